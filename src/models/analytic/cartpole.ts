@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import type { ContinuousDynamics } from '../dynamics.js';
+
+/**
+ * Cart-pole: a cart on a rail (x, m) carrying a uniform pole on a hinge (theta, rad).
+ * theta = 0 is upright, theta = pi hangs; positive theta tips the pole toward +x.
+ * State [x, theta, x_dot, theta_dot]; action [u], cart force = gear * u (N).
+ */
+export const cartpoleParams = z
+  .object({
+    cart_mass: z.number().positive().default(1.0).describe('kg'),
+    pole_mass: z.number().positive().default(0.1).describe('kg'),
+    pole_length: z.number().positive().default(1.0).describe('full length of the pole, m; its centre of mass is at half'),
+    pole_inertia: z.number().positive().optional().describe('about the centre of mass, kg m^2; default a uniform rod'),
+    cart_damping: z.number().nonnegative().default(0).describe('viscous, N s/m'),
+    pole_damping: z.number().nonnegative().default(0).describe('viscous at the hinge, N m s/rad'),
+    gear: z.number().positive().default(10).describe('N of cart force per unit of action'),
+    gravity: z.number().positive().default(9.81).describe('m/s^2'),
+  })
+  .strict();
+export type CartpoleParams = z.infer<typeof cartpoleParams>;
+
+export function cartpole(p: CartpoleParams): ContinuousDynamics {
+  const M = p.cart_mass;
+  const m = p.pole_mass;
+  const l = p.pole_length / 2;
+  const I = p.pole_inertia ?? (m * p.pole_length * p.pole_length) / 12;
+  const ml = m * l;
+  const Mt = M + m;
+  const J = I + m * l * l; // pole inertia about the hinge
+  const { cart_damping: bx, pole_damping: bth, gear, gravity: g } = p;
+  return {
+    stateNames: ['x', 'theta', 'x_dot', 'theta_dot'],
+    actionNames: ['u'],
+    angular: [false, true, false, false],
+    nq: 2,
+    derivatives(states, actions, deriv, count) {
+      for (let k = 0; k < count; k++) {
+        const o = k * 4;
+        const th = states[o + 1]!;
+        const xd = states[o + 2]!;
+        const thd = states[o + 3]!;
+        const s = Math.sin(th);
+        const c = Math.cos(th);
+        // Lagrange equations:  [Mt  ml c] [xdd ]   [F - bx xd + ml s thd^2]
+        //                      [ml c  J  ] [thdd] = [ml g s - bth thd      ]
+        const f1 = gear * actions[k]! - bx * xd + ml * s * thd * thd;
+        const f2 = ml * g * s - bth * thd;
+        const b = ml * c;
+        const det = Mt * J - b * b;
+        deriv[o] = xd;
+        deriv[o + 1] = thd;
+        deriv[o + 2] = (J * f1 - b * f2) / det;
+        deriv[o + 3] = (Mt * f2 - b * f1) / det;
+      }
+    },
+  };
+}
