@@ -1,0 +1,74 @@
+import { MpcdError } from '../core/errors.js';
+import { compileBatchExpression, compileCondition, type ExpressionScope } from '../costs/expression-compiler.js';
+import { createAnalytic } from '../models/analytic/registry.js';
+import type { Config } from './schema.js';
+
+/**
+ * Checks every place where the config names a state, an action or writes an expression against
+ * the model's names. Returns one line per problem (empty when all is well).
+ */
+export function checkNames(config: Config): string[] {
+  const dyn = createAnalytic(config.model.robot, config.model.params);
+  const states = dyn.stateNames;
+  const actions = dyn.actionNames;
+  const errors: string[] = [];
+
+  const keys = (map: Record<string, unknown>, known: readonly string[], path: string, kind: string, requireAll: boolean): void => {
+    for (const k of Object.keys(map)) {
+      if (!known.includes(k)) errors.push(`${path}.${k}: unknown ${kind} "${k}"; expected one of: ${known.join(', ')}`);
+    }
+    if (requireAll) {
+      for (const k of known) if (!(k in map)) errors.push(`${path}.${k}: missing; give a value for every ${kind} (${known.join(', ')})`);
+    }
+  };
+
+  keys(config.control.action_bounds, actions, 'control.action_bounds', 'action', true);
+  if (config.planner.kind === 'mppi') keys(config.planner.noise_std, actions, 'planner.noise_std', 'action', true);
+  else keys(config.planner.init_std, actions, 'planner.init_std', 'action', true);
+  keys(config.scenario.initial_state, states, 'scenario.initial_state', 'state', false);
+  keys(config.safety.safe_action, actions, 'safety.safe_action', 'action', false);
+  keys(config.safety.rate_limit, actions, 'safety.rate_limit', 'action', false);
+
+  const plantStates = config.plant.state.map((s) => s.name);
+  if (plantStates.join(',') !== states.join(',')) {
+    errors.push(`plant.state: names ${plantStates.join(', ') || '(none)'} must be the model's states in order: ${states.join(', ')}`);
+  }
+  const plantActions = config.plant.actions.map((a) => a.name);
+  if (plantActions.join(',') !== actions.join(',')) {
+    errors.push(`plant.actions: names ${plantActions.join(', ') || '(none)'} must be the model's actions in order: ${actions.join(', ')}`);
+  }
+
+  for (const p of Object.keys(config.task.params)) {
+    if (states.includes(p) || actions.includes(p)) errors.push(`task.params.${p}: "${p}" is already a state or action name; rename the param`);
+  }
+  const scope: ExpressionScope = { stateNames: states, actionNames: actions, params: config.task.params };
+  config.task.cost.forEach((term, i) => {
+    const path = `task.cost[${i}]`;
+    switch (term.kind) {
+      case 'expression':
+        collect(errors, () => compileBatchExpression(term.expr, scope, `${path}.expr`));
+        break;
+      case 'quadratic':
+        keys(term.target, states, `${path}.target`, 'state', false);
+        keys(term.weights, states, `${path}.weights`, 'state', false);
+        break;
+      case 'effort':
+        keys(term.weights, actions, `${path}.weights`, 'action', false);
+        break;
+      case 'state_bounds':
+        keys(term.bounds, states, `${path}.bounds`, 'state', false);
+        break;
+    }
+  });
+  collect(errors, () => compileCondition(config.task.success.expr, scope, 'task.success.expr'));
+  return errors;
+}
+
+function collect(errors: string[], fn: () => unknown): void {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof MpcdError) errors.push(err.message);
+    else throw err;
+  }
+}

@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import { cartpoleParams } from '../models/analytic/cartpole.js';
+import { pendulumParams } from '../models/analytic/pendulum.js';
+
+/**
+ * The config file's shape. Every field has a default or fails with an error that names its
+ * path; objects are strict so a misspelt key is an error, not a silently ignored setting.
+ * Names of states and actions are checked against the model afterwards (resolve.ts).
+ */
+
+const named = <T extends z.ZodType>(value: T) => z.record(z.string(), value);
+const range = z
+  .tuple([z.number(), z.number()])
+  .refine(([lo, hi]) => lo <= hi, { message: 'expected [low, high] with low <= high' });
+
+const integrator = z.enum(['rk4', 'semi_implicit_euler']);
+
+const modelCommon = {
+  integrator: integrator.default('rk4'),
+  substeps: z.number().int().min(1).max(100).default(2),
+};
+
+export const modelSchema = z.discriminatedUnion('robot', [
+  z.object({ robot: z.literal('cartpole'), params: cartpoleParams.default(cartpoleParams.parse({})), ...modelCommon }).strict(),
+  z.object({ robot: z.literal('pendulum'), params: pendulumParams.default(pendulumParams.parse({})), ...modelCommon }).strict(),
+]);
+
+const mppiSchema = z
+  .object({
+    kind: z.literal('mppi'),
+    samples: z.number().int().min(2).max(1 << 20).default(1024),
+    horizon: z.number().int().min(1).max(1000).default(50),
+    iterations: z.number().int().min(1).max(100).default(1),
+    temperature: z.number().positive().default(1),
+    noise_std: named(z.number().positive()).describe('per action name'),
+    noise_smoothing: z.number().min(0).lt(1).default(0),
+  })
+  .strict();
+
+const cemSchema = z
+  .object({
+    kind: z.literal('cem'),
+    samples: z.number().int().min(4).max(1 << 20).default(512),
+    horizon: z.number().int().min(1).max(1000).default(50),
+    iterations: z.number().int().min(1).max(100).default(3),
+    elite_fraction: z.number().gt(0).max(1).default(0.1),
+    keep_elites: z.number().min(0).max(1).default(0.3),
+    population_decay: z.number().min(1).default(1),
+    beta: z.number().min(0).max(4).default(2),
+    init_std: named(z.number().positive()).describe('per action name'),
+    momentum: z.number().min(0).lt(1).default(0.1),
+    execute: z.enum(['best', 'mean']).default('best'),
+  })
+  .strict();
+
+export const plannerSchema = z.discriminatedUnion('kind', [mppiSchema, cemSchema]);
+
+const weights = { weight: z.number().min(0).default(1), terminal_weight: z.number().min(0).default(0) };
+
+export const costTermSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('expression'), name: z.string().optional(), expr: z.string().min(1), ...weights }).strict(),
+  z
+    .object({
+      kind: z.literal('quadratic'),
+      name: z.string().optional(),
+      target: named(z.number()).default({}),
+      weights: named(z.number().min(0)),
+      ...weights,
+    })
+    .strict(),
+  z.object({ kind: z.literal('effort'), name: z.string().optional(), weights: named(z.number().min(0)), weight: weights.weight }).strict(),
+  z.object({ kind: z.literal('state_bounds'), name: z.string().optional(), bounds: named(range), ...weights }).strict(),
+]);
+
+export const taskSchema = z
+  .object({
+    params: named(z.number()).default({}).describe('named constants usable in expressions'),
+    cost: z.array(costTermSchema).min(1),
+    success: z
+      .object({
+        expr: z.string().min(1),
+        hold_seconds: z.number().min(0).default(0).describe('the condition must hold for the last this-many seconds of an episode'),
+      })
+      .strict(),
+  })
+  .strict();
+
+const stateSource = z.union([
+  z.object({ name: z.string(), joint: z.string(), field: z.enum(['qpos', 'qvel']) }).strict(),
+  z.object({ name: z.string(), sensor: z.string() }).strict(),
+]);
+
+export const simPlantSchema = z
+  .object({
+    kind: z.literal('sim'),
+    mjcf: z.string().min(1).describe('MJCF file, relative to the config file'),
+    state: z.array(stateSource).min(1),
+    actions: z.array(z.object({ name: z.string(), actuator: z.string() }).strict()).min(1),
+  })
+  .strict();
+
+export const plantSchema = z.discriminatedUnion('kind', [simPlantSchema]);
+
+export const scenarioSchema = z
+  .object({
+    episode_seconds: z.number().positive().default(10),
+    initial_state: named(z.union([z.number(), range])).default({}).describe('a value or a [low, high] uniform range per state'),
+  })
+  .strict();
+
+export const safetySchema = z
+  .object({
+    safe_action: named(z.number()).default({}).describe('per action name; missing names are 0'),
+    rate_limit: named(z.number().positive()).default({}).describe('max change per second, per action name'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    name: z.string().optional(),
+    seed: z.number().int().min(0).default(0),
+    model: modelSchema,
+    control: z
+      .object({
+        period: z.number().positive().max(10).default(0.02),
+        action_bounds: named(range),
+      })
+      .strict(),
+    planner: plannerSchema,
+    task: taskSchema,
+    plant: plantSchema,
+    scenario: scenarioSchema.default(scenarioSchema.parse({})),
+    safety: safetySchema.default(safetySchema.parse({})),
+    log: z
+      .object({
+        enabled: z.boolean().default(true),
+        dir: z.string().default('runs').describe('relative to the working directory'),
+      })
+      .strict()
+      .default({ enabled: true, dir: 'runs' }),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type PlannerConfig = z.infer<typeof plannerSchema>;
+export type CostTermConfig = z.infer<typeof costTermSchema>;
+export type SimPlantConfig = z.infer<typeof simPlantSchema>;

@@ -1,0 +1,172 @@
+import { resolve } from 'node:path';
+import { lastValueFrom, tap } from 'rxjs';
+import { MujocoPlant } from '../../sim/mujoco-plant.js';
+import type { LoadedConfig } from '../config/load-config.js';
+import { Rng } from '../core/rng.js';
+import { buildTaskCost, expressionScope } from '../costs/build-task-cost.js';
+import { compileCondition } from '../costs/expression-compiler.js';
+import type { TaskCost } from '../costs/task-cost.js';
+import { TransitionLogWriter } from '../log/transition-log-writer.js';
+import { buildModel } from '../models/build-model.js';
+import type { DynamicsModel } from '../models/dynamics.js';
+import { actionBounds, buildPlanner, perAction } from '../planning/build-planner.js';
+import type { Planner } from '../planning/planner.js';
+import { ActionFilter } from '../safety/action-filter.js';
+import { LatencyStats } from '../telemetry/latency-stats.js';
+import { MonotonicScheduler, virtualScheduler } from './clock.js';
+import { controlLoop, plannerStage, type ControlStep } from './control-loop.js';
+import { sampleInitialState } from './initial-state.js';
+import { TransitionRecorder } from './transition-recorder.js';
+
+export interface EpisodeResult {
+  episode: number;
+  steps: number;
+  cost: number;
+  success: boolean;
+  /** Ticks dropped or missed during the episode. */
+  overruns: number;
+  /** Transitions logged so far in the run, cumulative. */
+  transitions: number;
+  rss_mb: number;
+}
+
+export interface SimSessionOptions {
+  seed?: number;
+  /** Real time on the monotonic clock with a free-running plant; otherwise lock-step virtual time. */
+  realtime?: boolean;
+  /** MCAP file for the transition log; undefined = no log. */
+  logPath?: string;
+}
+
+/**
+ * A simulation session: the configured planner, cost and safety filter driving the MuJoCo plant
+ * through the control pipeline, one episode at a time. Everything is allocated once here and
+ * reused by every episode, so memory holds still over long runs.
+ */
+export class SimSession {
+  readonly latency = new LatencyStats();
+  private transitions = 0;
+  private readonly success: { test(s: ArrayLike<number>, a: ArrayLike<number>): boolean };
+  private readonly initRng: Rng;
+  private readonly periodMs: number;
+  private readonly steps: number;
+  private readonly holdFrom: number; // first step index inside the success window
+
+  private constructor(
+    readonly loaded: LoadedConfig,
+    readonly plant: MujocoPlant,
+    readonly planner: Planner,
+    readonly cost: TaskCost,
+    private readonly filter: ActionFilter,
+    private readonly model: DynamicsModel,
+    private readonly log: TransitionLogWriter | undefined,
+    private readonly realtime: boolean,
+    rng: Rng,
+  ) {
+    const c = loaded.config;
+    this.initRng = rng;
+    this.periodMs = c.control.period * 1000;
+    this.steps = Math.round(c.scenario.episode_seconds / c.control.period);
+    this.holdFrom = this.steps - Math.round(c.task.success.hold_seconds / c.control.period);
+    this.success = compileCondition(c.task.success.expr, expressionScope(c, model), 'task.success.expr');
+  }
+
+  static async create(loaded: LoadedConfig, opts: SimSessionOptions = {}): Promise<SimSession> {
+    const c = loaded.config;
+    if (c.plant.kind !== 'sim') throw new Error('SimSession needs plant.kind: sim');
+    const rng = new Rng(opts.seed ?? c.seed);
+    const model = buildModel(c, c.planner.samples);
+    const cost = buildTaskCost(c, model);
+    const planner = buildPlanner(c, model, cost, rng.fork());
+    const realtime = opts.realtime === true;
+    const plant = await MujocoPlant.create({
+      mjcfPath: resolve(loaded.dir, c.plant.mjcf),
+      state: c.plant.state,
+      actions: c.plant.actions,
+      controlPeriod: c.control.period,
+      mode: realtime ? 'free_running' : 'lockstep',
+      scheduler: new MonotonicScheduler(),
+    });
+    const filter = new ActionFilter(
+      actionBounds(c, model.actionNames),
+      perAction(c.safety.safe_action, model.actionNames, 0),
+      perAction(c.safety.rate_limit, model.actionNames, Infinity),
+      c.control.period,
+    );
+    const log =
+      opts.logPath === undefined
+        ? undefined
+        : TransitionLogWriter.open(opts.logPath, {
+            state_names: [...model.stateNames],
+            action_names: [...model.actionNames],
+            control_period: c.control.period,
+            config: loaded.text,
+          });
+    return new SimSession(loaded, plant, planner, cost, filter, model, log, realtime, rng.fork());
+  }
+
+  get logPath(): string | undefined {
+    return this.log?.path;
+  }
+
+  /** Runs one episode from a state drawn from the scenario's initial-state distribution. */
+  async runEpisode(episode: number, onStep?: (step: ControlStep) => void): Promise<EpisodeResult> {
+    const c = this.loaded.config;
+    const x0 = sampleInitialState(c.scenario.initial_state, this.model.stateNames, this.initRng);
+    this.planner.reset();
+    this.filter.reset();
+    const recorder = new TransitionRecorder(
+      this.cost,
+      (tr) => this.log?.append(tr),
+      episode,
+      episode * c.scenario.episode_seconds,
+    );
+    let held = true;
+    let overruns = 0;
+    let lastAction: Float32Array = new Float32Array(this.planner.actionDim);
+    const scheduler = this.realtime ? new MonotonicScheduler() : virtualScheduler();
+    const steps$ = controlLoop({
+      plant: this.plant,
+      stateDim: this.model.stateNames.length,
+      periodMs: this.periodMs,
+      scheduler,
+      steps: this.steps,
+      plan: plannerStage(this.planner),
+      filter: this.filter,
+    }).pipe(
+      tap((step) => {
+        recorder.onStep(step);
+        if (step.action !== undefined) {
+          this.latency.add(step.planMs);
+          lastAction = step.action;
+        }
+        overruns += step.dropped;
+        if (step.index >= this.holdFrom && !this.success.test(step.state, lastAction)) held = false;
+        onStep?.(step);
+      }),
+    );
+    const done = lastValueFrom(steps$, { defaultValue: undefined });
+    this.plant.reset(x0);
+    if (scheduler instanceof MonotonicScheduler) await done;
+    else {
+      scheduler.flush();
+      await done;
+    }
+    this.transitions += recorder.count;
+    return {
+      episode,
+      steps: recorder.count,
+      cost: recorder.totalCost,
+      success: held && recorder.count === this.steps,
+      overruns,
+      transitions: this.transitions,
+      rss_mb: process.memoryUsage.rss() / 2 ** 20,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.plant.close();
+    await this.log?.close();
+  }
+}
+

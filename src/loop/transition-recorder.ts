@@ -1,0 +1,43 @@
+import type { TaskCost } from '../costs/task-cost.js';
+import type { Transition } from '../log/transition-schema.js';
+import type { ControlStep } from './control-loop.js';
+
+/**
+ * Pairs consecutive control steps into transitions (s, a, s'), prices each with the task's
+ * running cost, and hands it to a sink (the transition log). The tap of the pipeline.
+ */
+export class TransitionRecorder {
+  private prev: ControlStep | undefined;
+  private readonly costScratch = new Float32Array(1);
+  count = 0;
+  totalCost = 0;
+
+  constructor(
+    private readonly cost: TaskCost,
+    private readonly sink: (tr: Transition) => void,
+    private readonly episode: number,
+    /** Seconds added to the plant's stamps so t runs on across episodes. */
+    private readonly timeOffset: number,
+    private readonly modelVersion = 0,
+  ) {}
+
+  onStep(step: ControlStep): void {
+    const prev = this.prev;
+    this.prev = step;
+    if (prev === undefined || prev.action === undefined) return;
+    const cost = this.cost.stepCost(step.state, prev.action, this.costScratch);
+    this.sink({
+      t: this.timeOffset + prev.stateStamp,
+      episode: this.episode,
+      step: this.count,
+      state: Array.from(prev.state),
+      action: Array.from(prev.action),
+      next_state: Array.from(step.state),
+      cost,
+      flags: prev.flags | (step.flags & ~0b111), // the filter's bits belong to a; drop/end bits to s'
+      model_version: this.modelVersion,
+    });
+    this.count++;
+    this.totalCost += cost;
+  }
+}

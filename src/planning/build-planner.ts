@@ -1,0 +1,62 @@
+import type { Config } from '../config/schema.js';
+import type { Rng } from '../core/rng.js';
+import type { TaskCost } from '../costs/task-cost.js';
+import type { DynamicsModel } from '../models/dynamics.js';
+import { Icem } from './icem.js';
+import { Mppi } from './mppi.js';
+import type { ActionBounds, Planner } from './planner.js';
+import { RolloutEngine } from './rollout.js';
+
+/** Per-action values from a name-keyed map, in the model's action order. */
+export function perAction(map: Readonly<Record<string, number>>, names: readonly string[], fallback = 0): Float32Array {
+  return Float32Array.from(names, (n) => map[n] ?? fallback);
+}
+
+export function actionBounds(config: Config, names: readonly string[]): ActionBounds {
+  const b = config.control.action_bounds;
+  return {
+    low: Float32Array.from(names, (n) => b[n]?.[0] ?? -Infinity),
+    high: Float32Array.from(names, (n) => b[n]?.[1] ?? Infinity),
+  };
+}
+
+/** The configured planner, with its rollout engine allocated at full size. */
+export function buildPlanner(config: Config, model: DynamicsModel, cost: TaskCost, rng: Rng): Planner {
+  const p = config.planner;
+  const nu = model.actionNames.length;
+  const actions = new Float32Array(p.horizon * p.samples * nu); // [H, K, nu]
+  const engine = new RolloutEngine(model, cost, p.samples, p.horizon, config.control.period, actions);
+  const bounds = actionBounds(config, model.actionNames);
+  if (p.kind === 'mppi') {
+    return new Mppi(
+      engine,
+      {
+        samples: p.samples,
+        horizon: p.horizon,
+        iterations: p.iterations,
+        temperature: p.temperature,
+        noiseStd: perAction(p.noise_std, model.actionNames, 1),
+        noiseSmoothing: p.noise_smoothing,
+        bounds,
+      },
+      rng,
+    );
+  }
+  return new Icem(
+    engine,
+    {
+      samples: p.samples,
+      horizon: p.horizon,
+      iterations: p.iterations,
+      eliteFraction: p.elite_fraction,
+      keepElites: p.keep_elites,
+      populationDecay: p.population_decay,
+      beta: p.beta,
+      initStd: perAction(p.init_std, model.actionNames, 1),
+      momentum: p.momentum,
+      execute: p.execute,
+      bounds,
+    },
+    rng,
+  );
+}

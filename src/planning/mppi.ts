@@ -1,0 +1,116 @@
+import type { Rng } from '../core/rng.js';
+import type { RolloutEngine } from './rollout.js';
+import type { ActionBounds, Planner, PlanResult } from './planner.js';
+import { clampAction, nominalAction, shiftPlan } from './plan-buffer.js';
+
+export interface MppiOptions {
+  samples: number; // K
+  horizon: number; // H
+  iterations: number; // per tick
+  temperature: number; // lambda
+  noiseStd: Float32Array; // [nu]
+  /** AR(1) coefficient along time for the noise, 0 = white; variance is kept at noiseStd^2. */
+  noiseSmoothing: number;
+  bounds: ActionBounds;
+}
+
+/**
+ * Model Predictive Path Integral control (Williams et al. 2017): perturb the nominal plan
+ * with Gaussian noise, roll every sample out, and average the sampled sequences with weights
+ * exp(-(S_k - min S) / lambda). Sample 0 is always the unperturbed plan, so a good plan is
+ * never lost to noise.
+ */
+export class Mppi implements Planner {
+  readonly kind = 'mppi' as const;
+  readonly horizon: number;
+  readonly actionDim: number;
+  readonly plan: Float32Array; // [H, nu]
+  private readonly samples: Float32Array; // [H, K, nu] shared with the rollout engine
+  private readonly costs: Float32Array; // [K]
+  private readonly weights: Float64Array; // [K]
+  private readonly acc: Float64Array; // [H, nu]
+
+  constructor(
+    private readonly engine: RolloutEngine,
+    private readonly opts: MppiOptions,
+    private readonly rng: Rng,
+  ) {
+    this.horizon = opts.horizon;
+    this.actionDim = engine.actionDim;
+    if (engine.horizon !== opts.horizon || engine.maxSamples < opts.samples) throw new RangeError('engine sizes do not match');
+    this.samples = engine.actions;
+    this.plan = new Float32Array(opts.horizon * this.actionDim);
+    this.costs = new Float32Array(engine.maxSamples);
+    this.weights = new Float64Array(engine.maxSamples);
+    this.acc = new Float64Array(opts.horizon * this.actionDim);
+    this.reset();
+  }
+
+  reset(): void {
+    const nu = this.actionDim;
+    for (let t = 0; t < this.horizon; t++) for (let j = 0; j < nu; j++) this.plan[t * nu + j] = nominalAction(j, this.opts.bounds);
+  }
+
+  advance(steps: number): void {
+    shiftPlan(this.plan, this.horizon, this.actionDim, steps);
+  }
+
+  optimize(state: Float32Array): PlanResult {
+    let best = Infinity;
+    for (let i = 0; i < this.opts.iterations; i++) best = this.iterate(state);
+    return { bestCost: best, iterations: this.opts.iterations };
+  }
+
+  action(out: Float32Array): void {
+    for (let j = 0; j < this.actionDim; j++) out[j] = this.plan[j]!;
+  }
+
+  private iterate(state: Float32Array): number {
+    const { samples, plan, costs, weights, acc, rng, horizon: H, actionDim: nu } = this;
+    const { samples: K, noiseStd, noiseSmoothing: rho, temperature, bounds } = this.opts;
+    const innov = Math.sqrt(1 - rho * rho);
+    const block = K * nu;
+    // Noise: eps_t = rho eps_{t-1} + sqrt(1 - rho^2) w_t keeps unit variance while smoothing.
+    for (let t = 0; t < H; t++) {
+      const o = t * block;
+      for (let k = 0; k < K; k++) {
+        for (let j = 0; j < nu; j++) {
+          const idx = o + k * nu + j;
+          const w = rng.normal();
+          // samples[] holds eps until the sequences are formed below.
+          samples[idx] = t === 0 || rho === 0 ? w : rho * samples[idx - block]! + innov * w;
+        }
+      }
+    }
+    for (let t = 0; t < H; t++) {
+      const o = t * block;
+      for (let k = 0; k < K; k++) {
+        for (let j = 0; j < nu; j++) {
+          const idx = o + k * nu + j;
+          const u = plan[t * nu + j]!;
+          samples[idx] = k === 0 ? u : clampAction(u + noiseStd[j]! * samples[idx]!, j, bounds);
+        }
+      }
+    }
+    this.engine.evaluate(state, K, costs);
+    let min = Infinity;
+    for (let k = 0; k < K; k++) if (costs[k]! < min) min = costs[k]!;
+    let sum = 0;
+    for (let k = 0; k < K; k++) {
+      const w = Math.exp(-(costs[k]! - min) / temperature);
+      weights[k] = w;
+      sum += w;
+    }
+    acc.fill(0);
+    for (let t = 0; t < H; t++) {
+      const o = t * block;
+      for (let k = 0; k < K; k++) {
+        const w = weights[k]!;
+        if (w < 1e-12) continue;
+        for (let j = 0; j < nu; j++) acc[t * nu + j] = acc[t * nu + j]! + w * samples[o + k * nu + j]!;
+      }
+    }
+    for (let i = 0; i < H * nu; i++) plan[i] = acc[i]! / sum;
+    return min;
+  }
+}

@@ -1,0 +1,69 @@
+import type { ActionBounds } from '../planning/planner.js';
+
+/** Bits set in ActionFilter.apply's result; the same bits as the transition log's flags. */
+export const FilterFlags = { clamped: 1, rate_limited: 2, non_finite_replaced: 4 } as const;
+
+/**
+ * The last stage before the actuators. In order: a non-finite action (NaN or infinity in any
+ * component) becomes the configured safe action; then the rate limit against the last action
+ * sent; then the bounds, always last, so nothing upstream can push an action out of them.
+ */
+export class ActionFilter {
+  private readonly last: Float32Array; // [nu] last action sent
+  private hasLast = false;
+
+  constructor(
+    private readonly bounds: ActionBounds,
+    private readonly safeAction: Float32Array, // [nu]
+    /** Max change per second per action; Infinity where unlimited. */
+    private readonly ratePerSecond: Float32Array, // [nu]
+    private readonly period: number,
+  ) {
+    this.last = new Float32Array(safeAction.length);
+  }
+
+  /** Forget the last action (a new episode, a re-arm): the next action is not rate limited. */
+  reset(): void {
+    this.hasLast = false;
+  }
+
+  /** Filters `action` [nu] in place; returns FilterFlags bits. */
+  apply(action: Float32Array): number {
+    const nu = this.safeAction.length;
+    let flags = 0;
+    for (let j = 0; j < nu; j++) {
+      if (!Number.isFinite(action[j]!)) {
+        action.set(this.safeAction);
+        flags |= FilterFlags.non_finite_replaced;
+        break;
+      }
+    }
+    for (let j = 0; j < nu; j++) {
+      let u = action[j]!;
+      if (this.hasLast) {
+        const maxStep = this.ratePerSecond[j]! * this.period;
+        const prev = this.last[j]!;
+        if (u > prev + maxStep) {
+          u = prev + maxStep;
+          flags |= FilterFlags.rate_limited;
+        } else if (u < prev - maxStep) {
+          u = prev - maxStep;
+          flags |= FilterFlags.rate_limited;
+        }
+      }
+      const lo = this.bounds.low[j]!;
+      const hi = this.bounds.high[j]!;
+      if (u < lo) {
+        u = lo;
+        flags |= FilterFlags.clamped;
+      } else if (u > hi) {
+        u = hi;
+        flags |= FilterFlags.clamped;
+      }
+      action[j] = u;
+      this.last[j] = u;
+    }
+    this.hasLast = true;
+    return flags;
+  }
+}
