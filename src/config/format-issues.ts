@@ -41,7 +41,11 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix: readon
         break;
       case 'invalid_union':
         if ('note' in issue && issue.note === 'No matching discriminator') {
-          lines.push(`${where}: ${issue.message}; found ${found ?? 'nothing'}`);
+          // zod reports the parent object as the input; the value found is its discriminator.
+          const key = 'discriminator' in issue ? String(issue.discriminator) : '';
+          const parent = issue.input as Record<string, unknown> | undefined;
+          const options = 'options' in issue && Array.isArray(issue.options) ? issue.options : [];
+          lines.push(`${where}: expected one of ${options.map((o) => JSON.stringify(o)).join(', ')}, found ${describeValue(parent?.[key])}`);
         } else {
           // Report the branch that got furthest: the one with the fewest issues.
           const best = [...issue.errors].sort((a, b) => a.length - b.length)[0];
