@@ -1,0 +1,103 @@
+import { join, resolve } from 'node:path';
+import { loadConfig } from '../config/load-config.js';
+import { SimSession, type EpisodeResult } from '../loop/sim-session.js';
+import { createLogger } from '../telemetry/logger.js';
+import { progressBar } from './progress.js';
+
+export interface RunArgs {
+  config: string;
+  episodes: number;
+  seed: number | undefined;
+  realtime: boolean;
+  json: boolean;
+  log: string | undefined; // path, or undefined for the config's default
+  noLog: boolean;
+}
+
+/** `mpcd run`: N episodes in simulation; a human summary, or one JSON object as the last line. */
+export async function runCommand(args: RunArgs): Promise<number> {
+  const loaded = loadConfig(args.config);
+  const c = loaded.config;
+  const logPath = args.noLog || !c.log.enabled ? undefined : (args.log ?? defaultLogPath(c.log.dir, c.name ?? 'run'));
+  const session = await SimSession.create(loaded, {
+    ...(args.seed !== undefined ? { seed: args.seed } : {}),
+    realtime: args.realtime,
+    ...(logPath !== undefined ? { logPath } : {}),
+  });
+  const log = createLogger();
+  log.info(
+    {
+      config: loaded.path,
+      robot: c.model.robot,
+      planner: { kind: c.planner.kind, samples: c.planner.samples, horizon: c.planner.horizon, iterations: c.planner.iterations },
+      plant: { kind: c.plant.kind, mjcf: c.plant.mjcf, mode: args.realtime ? 'real time' : 'lock-step virtual time' },
+      period_s: c.control.period,
+      seed: args.seed ?? c.seed,
+      episodes: args.episodes,
+      transition_log: logPath ?? null,
+    },
+    'run starting',
+  );
+  const results: EpisodeResult[] = [];
+  const bar = progressBar(args.episodes, 'episodes');
+  try {
+    for (let e = 0; e < args.episodes; e++) {
+      const r = await session.runEpisode(e);
+      results.push(r);
+      log.debug({ episode: r.episode, steps: r.steps, cost: r.cost, success: r.success, overruns: r.overruns }, 'episode done');
+      bar.update(e + 1, { info: `success ${results.filter((x) => x.success).length}/${e + 1}` });
+    }
+  } finally {
+    bar.stop();
+    await session.close();
+  }
+  const latency = session.latency.summary();
+  const successes = results.filter((r) => r.success).length;
+  const rssAt = (n: number): number | undefined => results[Math.min(n, results.length) - 1]?.rss_mb;
+  const summary = {
+    config: loaded.path,
+    planner: c.planner.kind,
+    episodes: results.map((r) => ({
+      steps: r.steps,
+      cost: round(r.cost, 3),
+      success: r.success,
+      transitions: r.transitions,
+      overruns: r.overruns,
+      rss_mb: round(r.rss_mb, 1),
+    })),
+    success_rate: successes / Math.max(1, results.length),
+    latency_ms: { p50: round(latency.p50, 3), p99: round(latency.p99, 3), max: round(latency.max, 3), mean: round(latency.mean, 3) },
+    overruns: results.reduce((s, r) => s + r.overruns, 0),
+    memory: {
+      peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
+      rss_mb_after_episode_10: rssAt(10) !== undefined ? round(rssAt(10)!, 1) : null,
+      rss_mb_after_last: rssAt(results.length) !== undefined ? round(rssAt(results.length)!, 1) : null,
+    },
+    log: logPath !== undefined ? resolve(logPath) : null,
+  };
+  if (args.json) {
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } else {
+    const lines = [
+      `${c.name ?? loaded.path}: ${successes}/${results.length} episodes succeeded (${c.planner.kind}, K=${c.planner.samples}, H=${c.planner.horizon})`,
+      ...results.map(
+        (r) => `  episode ${String(r.episode + 1).padStart(3)}  ${r.success ? 'success' : 'FAILED '}  cost ${r.cost.toFixed(1).padStart(9)}  steps ${r.steps}${r.overruns > 0 ? `  overruns ${r.overruns}` : ''}`,
+      ),
+      `planning latency: p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms, max ${latency.max.toFixed(2)} ms over ${latency.count} ticks; overruns ${summary.overruns}`,
+      `memory: peak RSS ${summary.memory.peak_rss_mb} MB`,
+      `transition log: ${summary.log ?? 'off'}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  return 0;
+}
+
+function defaultLogPath(dir: string, name: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  return join(dir, `${name}-${stamp}.mcap`);
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
