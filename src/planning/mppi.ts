@@ -69,7 +69,7 @@ export class Mppi implements Planner {
     const { samples, plan, costs, weights, acc, rng, horizon: H, actionDim: nu } = this;
     const { samples: K, noiseStd, noiseSmoothing: rho, temperature, bounds } = this.opts;
     const innov = Math.sqrt(1 - rho * rho);
-    const block = K * nu;
+    const block = this.engine.maxSamples * nu; // the engine's [H, maxSamples, nu] step stride
     // Noise: eps_t = rho eps_{t-1} + sqrt(1 - rho^2) w_t keeps unit variance while smoothing.
     for (let t = 0; t < H; t++) {
       const o = t * block;
