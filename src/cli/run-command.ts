@@ -2,6 +2,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config.js';
 import { SimSession, type EpisodeResult } from '../loop/sim-session.js';
 import { createLogger } from '../telemetry/logger.js';
+import { peakRssMb } from '../telemetry/peak-rss.js';
 import { progressBar } from './progress.js';
 
 export interface RunArgs {
@@ -69,7 +70,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
     latency_ms: { p50: round(latency.p50, 3), p99: round(latency.p99, 3), max: round(latency.max, 3), mean: round(latency.mean, 3) },
     overruns: results.reduce((s, r) => s + r.overruns, 0),
     memory: {
-      peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
+      peak_rss_mb: round(peakRssMb(), 1),
       rss_mb_after_episode_10: rssAt(10) !== undefined ? round(rssAt(10)!, 1) : null,
       rss_mb_after_last: rssAt(results.length) !== undefined ? round(rssAt(results.length)!, 1) : null,
     },
