@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { lastValueFrom, tap } from 'rxjs';
 import { MujocoPlant } from '../../sim/mujoco-plant.js';
 import type { LoadedConfig } from '../config/load-config.js';
+import { MpcdError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { buildTaskCost, expressionScope } from '../costs/build-task-cost.js';
 import { compileCondition } from '../costs/expression-compiler.js';
@@ -73,7 +74,7 @@ export class SimSession {
 
   static async create(loaded: LoadedConfig, opts: SimSessionOptions = {}): Promise<SimSession> {
     const c = loaded.config;
-    if (c.plant.kind !== 'sim') throw new Error('SimSession needs plant.kind: sim');
+    if (c.plant.kind !== 'sim') throw new MpcdError('PLANT_KIND', `${loaded.path}: plant.kind ${String(c.plant.kind)} cannot run episodes; use plant.kind: sim`);
     const rng = new Rng(opts.seed ?? c.seed);
     const model = buildModel(c, c.planner.samples);
     const cost = buildTaskCost(c, model);
@@ -152,11 +153,9 @@ export class SimSession {
     );
     const done = lastValueFrom(steps$, { defaultValue: undefined });
     this.plant.reset(x0);
-    if (scheduler instanceof MonotonicScheduler) await done;
-    else {
-      scheduler.flush();
-      await done;
-    }
+    // Virtual time runs the whole episode inside flush(); real time runs on timers.
+    if (!(scheduler instanceof MonotonicScheduler)) scheduler.flush();
+    await done;
     this.transitions += recorder.count;
     return {
       episode,
