@@ -1,4 +1,5 @@
 import { parse } from 'mathjs';
+import { wrapAngle } from '../core/angles.js';
 import type {
   AssignmentNode,
   ConditionalNode,
@@ -94,14 +95,8 @@ return test;`;
 // ---------------------------------------------------------------------------------------------
 // Runtime helpers the generated code may call (closed over, so V8 can inline them).
 
-const TWO_PI = 2 * Math.PI;
-
 const HELPERS = {
-  /** Angle wrapped to [-pi, pi); the guard catches the rounding case that lands on +pi. */
-  wrap(a: number): number {
-    const r = a - TWO_PI * Math.floor((a + Math.PI) / TWO_PI);
-    return r >= Math.PI ? r - TWO_PI : r;
-  },
+  wrap: wrapAngle,
   clamp: (x: number, lo: number, hi: number): number => Math.min(Math.max(x, lo), hi),
   square: (x: number): number => x * x,
   smoothabs: (x: number, eps: number): number => Math.sqrt(x * x + eps * eps) - eps,
@@ -178,7 +173,7 @@ const FUNCTIONS: ReadonlyMap<string, FunctionSpec> = new Map<string, FunctionSpe
 const CONSTANTS: ReadonlyMap<string, number> = new Map([
   ['pi', Math.PI],
   ['e', Math.E],
-  ['tau', TWO_PI],
+  ['tau', 2 * Math.PI],
 ]);
 
 /** Keyed by mathjs's `fn` (not by the operator's spelling, which has aliases like % and mod). */
