@@ -1,13 +1,17 @@
 import { Observable, defer, of, type ObservableInput, type SchedulerLike, filter, map } from 'rxjs';
 import type { PlantPort } from '../io/plant.js';
+import { TransitionFlags } from '../log/transition-schema.js';
 import type { Planner } from '../planning/planner.js';
 import type { ActionFilter } from '../safety/action-filter.js';
 import { exhaustMapCounting } from './exhaust-map-counting.js';
 import { fixedRateTicks, type Tick } from './fixed-rate-ticks.js';
 import { StateAssembler } from './state-assembler.js';
 
-/** Bits of ControlStep.flags; the low three are the action filter's (FilterFlags). */
-export const StepFlags = { ticks_dropped_before: 16, episode_end: 32 } as const;
+/** Bits of ControlStep.flags set by the loop itself; the action filter adds FilterFlags. */
+export const StepFlags = {
+  ticks_dropped_before: TransitionFlags.ticks_dropped_before,
+  episode_end: TransitionFlags.episode_end,
+} as const;
 
 /** One served control tick. */
 export interface ControlStep {

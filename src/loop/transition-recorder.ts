@@ -1,5 +1,6 @@
 import type { TaskCost } from '../costs/task-cost.js';
 import type { Transition } from '../log/transition-schema.js';
+import { FILTER_FLAG_MASK } from '../safety/action-filter.js';
 import type { ControlStep } from './control-loop.js';
 
 /**
@@ -34,7 +35,8 @@ export class TransitionRecorder {
       action: Array.from(prev.action),
       next_state: Array.from(step.state),
       cost,
-      flags: prev.flags | (step.flags & ~0b111), // the filter's bits belong to a; drop/end bits to s'
+      // The filter's bits describe a (prev); the drop and end bits describe how s' was reached.
+      flags: prev.flags | (step.flags & ~FILTER_FLAG_MASK),
       model_version: this.modelVersion,
     });
     this.count++;

@@ -1,7 +1,15 @@
+import { TransitionFlags } from '../log/transition-schema.js';
 import type { ActionBounds } from '../planning/planner.js';
 
-/** Bits set in ActionFilter.apply's result; the same bits as the transition log's flags. */
-export const FilterFlags = { clamped: 1, rate_limited: 2, non_finite_replaced: 4 } as const;
+/** Bits set in ActionFilter.apply's result: the transition log's own flag bits. */
+export const FilterFlags = {
+  clamped: TransitionFlags.clamped,
+  rate_limited: TransitionFlags.rate_limited,
+  non_finite_replaced: TransitionFlags.non_finite_replaced,
+} as const;
+
+/** Every bit the filter may set. */
+export const FILTER_FLAG_MASK = FilterFlags.clamped | FilterFlags.rate_limited | FilterFlags.non_finite_replaced;
 
 /**
  * The last stage before the actuators. In order: a non-finite action (NaN or infinity in any
