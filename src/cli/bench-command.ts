@@ -5,6 +5,7 @@ import { buildPlanner } from '../planning/build-planner.js';
 import { LatencyStats } from '../telemetry/latency-stats.js';
 import { benchState, workloads } from './bench-workloads.js';
 import { progressBar } from './progress.js';
+import { round } from './round.js';
 
 export interface BenchArgs {
   json: boolean;
@@ -72,8 +73,4 @@ export function benchCommand(args: BenchArgs): number {
     }
   }
   return 0;
-}
-
-function round(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }

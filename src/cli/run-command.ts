@@ -4,6 +4,7 @@ import { SimSession, type EpisodeResult } from '../loop/sim-session.js';
 import { createLogger } from '../telemetry/logger.js';
 import { peakRssMb } from '../telemetry/peak-rss.js';
 import { progressBar } from './progress.js';
+import { round } from './round.js';
 
 export interface RunArgs {
   config: string;
@@ -96,9 +97,4 @@ export async function runCommand(args: RunArgs): Promise<number> {
 function defaultLogPath(dir: string, name: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   return join(dir, `${name}-${stamp}.mcap`);
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
