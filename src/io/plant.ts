@@ -11,6 +11,19 @@ export interface Observation {
 }
 
 /**
+ * What happens on a link besides observations: the safety layer and the telemetry listen.
+ * `frame_dropped` is one malformed, stale or out-of-order message that was counted and dropped.
+ */
+export type PlantEvent =
+  | { readonly kind: 'link_up'; readonly detail: string }
+  | { readonly kind: 'link_down'; readonly detail: string }
+  | { readonly kind: 'estop'; readonly source: string }
+  | { readonly kind: 'frame_dropped'; readonly reason: string };
+
+/** The safety state the daemon tells the robot; a robot holds its safe action unless `armed`. */
+export type ArmCommand = 'arm' | 'disarm' | 'estop';
+
+/**
  * The Plant port: the one interface that the simulator, MQTT and serial all implement.
  * The pipeline never knows which one it talks to.
  */
@@ -21,4 +34,10 @@ export interface PlantPort {
   /** Non-blocking: hands the action [actionDim] to the plant and returns at once. */
   send(action: Float32Array): void;
   close(): Promise<void>;
+  /** Link changes, e-stops and dropped frames; absent where there is no link (in-process sim). */
+  readonly events$?: Observable<PlantEvent>;
+  /** Called by the control loop on every tick, so that a stalled loop stops the heartbeat. */
+  heartbeat?(): void;
+  /** Tells the robot the safety state; non-blocking like send. */
+  command?(cmd: ArmCommand): void;
 }

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+
+/**
+ * `model.residual`: the learned half of the hybrid model. Absent: the planner uses the analytic
+ * model alone and nothing is learned.
+ */
+export const residualSchema = z
+  .object({
+    members: z.number().int().min(1).max(64).default(5),
+    elites: z.number().int().min(1).max(64).default(4).describe('members the planner uses, best on validation'),
+    hidden: z.array(z.number().int().min(1).max(4096)).min(1).max(8).default([64, 64]),
+    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('tfjs backend; auto = tensorflow, else wasm, else cpu'),
+    uncertainty_weight: z.number().min(0).default(0).describe("cost per unit of the members' disagreement (normalized variance); 0 = off"),
+  })
+  .strict()
+  .refine((r) => r.elites <= r.members, { message: 'elites must be <= members', path: ['elites'] });
+
+/** `learning`: refits of the residual while the robot runs, and the model store. */
+export const learningSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('refit while running (needs model.residual)'),
+    model_dir: z.string().default('models').describe('the model store, relative to the working directory; --model-dir overrides'),
+    refit_every_transitions: z.number().int().min(1).default(600),
+    refit_every_seconds: z.number().positive().default(120),
+    min_transitions: z.number().int().min(20).default(300).describe('no refit before this many clean transitions'),
+    holdout_fraction: z.number().gt(0).lt(1).default(0.15).describe('most recent transitions held out to decide a swap'),
+    holdout_max: z.number().int().min(10).default(1000),
+    buffer_capacity: z.number().int().min(100).default(200_000),
+    max_epochs: z.number().int().min(1).default(150),
+    batch_size: z.number().int().min(8).default(256),
+    learning_rate: z.number().positive().default(2e-3),
+    weight_decay: z.number().min(0).default(1e-5),
+    patience: z.number().int().min(1).default(6),
+    validation_fraction: z.number().gt(0).lt(1).default(0.1),
+    max_seconds: z.number().positive().default(90).describe('wall-clock cap of one refit'),
+  })
+  .strict();
+
+export type ResidualConfig = z.infer<typeof residualSchema>;
+export type LearningConfig = z.infer<typeof learningSchema>;
