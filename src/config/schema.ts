@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { cartpoleParams } from '../models/analytic/cartpole.js';
 import { pendulumParams } from '../models/analytic/pendulum.js';
+import { learningSchema, residualSchema } from './learning-schema.js';
+import { safetySchema } from './safety-schema.js';
+
+export { safetySchema };
 
 /**
  * The config file's shape. Every field has a default or fails with an error that names its
@@ -18,6 +22,7 @@ const integrator = z.enum(['rk4', 'semi_implicit_euler']);
 const modelCommon = {
   integrator: integrator.default('rk4'),
   substeps: z.number().int().min(1).max(100).default(2),
+  residual: residualSchema.optional(),
 };
 
 export const modelSchema = z.discriminatedUnion('robot', [
@@ -108,13 +113,6 @@ export const scenarioSchema = z
   })
   .strict();
 
-export const safetySchema = z
-  .object({
-    safe_action: named(z.number()).default({}).describe('per action name; missing names are 0'),
-    rate_limit: named(z.number().positive()).default({}).describe('max change per second, per action name'),
-  })
-  .strict();
-
 export const configSchema = z
   .object({
     name: z.string().optional(),
@@ -131,6 +129,7 @@ export const configSchema = z
     plant: plantSchema,
     scenario: scenarioSchema.default(scenarioSchema.parse({})),
     safety: safetySchema.default(safetySchema.parse({})),
+    learning: learningSchema.default(learningSchema.parse({})),
     log: z
       .object({
         enabled: z.boolean().default(true),

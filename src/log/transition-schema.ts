@@ -46,6 +46,10 @@ export const TransitionFlags = {
   ticks_dropped_before: 16,
   /** The last transition of its episode (s' is not followed by another step of this episode). */
   episode_end: 32,
+  /** a is the safety layer's safe action (not running, a fault, or the plan missed its deadline), not the plan's. */
+  safe_action_sent: 64,
+  /** The safety layer was faulted at s or at s' (a watchdog fault, a lost link, an e-stop). */
+  faulted: 128,
 } as const;
 
 export type TransitionFlag = keyof typeof TransitionFlags;
@@ -102,7 +106,7 @@ export const transitionJsonSchema = {
       minimum: 0,
       description:
         'Bitmask: 1 clamped, 2 rate_limited, 4 non_finite_replaced, 8 stale_state, ' +
-        '16 ticks_dropped_before, 32 episode_end.',
+        '16 ticks_dropped_before, 32 episode_end, 64 safe_action_sent, 128 faulted.',
     },
     model_version: {
       type: 'integer',

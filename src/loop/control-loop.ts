@@ -1,16 +1,23 @@
-import { Observable, defer, of, type ObservableInput, type SchedulerLike, filter, map } from 'rxjs';
+import { Observable, catchError, defaultIfEmpty, defer, filter, map, of, take, timeout, type ObservableInput, type SchedulerLike } from 'rxjs';
+import { MpcdError } from '../core/errors.js';
 import type { PlantPort } from '../io/plant.js';
 import { TransitionFlags } from '../log/transition-schema.js';
 import type { Planner } from '../planning/planner.js';
 import type { ActionFilter } from '../safety/action-filter.js';
+import { defaultSafetyConfig } from '../safety/safety-config.js';
+import { SafetySupervisor, type PlanOutcome } from '../safety/safety-supervisor.js';
 import { exhaustMapCounting } from './exhaust-map-counting.js';
 import { fixedRateTicks, type Tick } from './fixed-rate-ticks.js';
 import { StateAssembler } from './state-assembler.js';
 
-/** Bits of ControlStep.flags set by the loop itself; the action filter adds FilterFlags. */
+/** Bits of ControlStep.flags set by the loop itself; the action filter adds FilterFlags (safe_action_sent among them). */
 export const StepFlags = {
   ticks_dropped_before: TransitionFlags.ticks_dropped_before,
   episode_end: TransitionFlags.episode_end,
+  /** A sensor channel was older than its max age at this tick. */
+  stale_state: TransitionFlags.stale_state,
+  /** The safety layer was faulted when this tick's action went out. */
+  faulted: TransitionFlags.faulted,
 } as const;
 
 /** One served control tick. */
@@ -19,10 +26,10 @@ export interface ControlStep {
   readonly due: number; // scheduler ms
   readonly state: Float32Array; // [nx] copy of the assembled state the plan started from
   readonly stateStamp: number; // plant time of the oldest channel, s
-  /** [nu] the action sent after the safety filter; undefined on the final tick, which only observes. */
+  /** [nu] the action sent (the plan's or the safe one) after the filter; undefined on the final tick, which only observes. */
   readonly action: Float32Array | undefined;
   readonly flags: number;
-  readonly planMs: number; // wall-clock time spent planning
+  readonly planMs: number; // wall-clock time spent planning (scheduler time to the cut-off when late or failed)
   /** Ticks dropped (planner busy) or missed (loop late) since the previous served tick. */
   readonly dropped: number;
 }
@@ -54,45 +61,90 @@ export interface ControlLoopOptions {
   steps: number;
   plan: PlanStage;
   filter: ActionFilter;
+  /**
+   * The safety layer. Default: one made for this session with the default rules (armed on
+   * start, channels stale after 3 periods, a 1-period deadline, the filter's safe action),
+   * closed when the session ends. Pass one built with `SafetySupervisor.fromConfig` to use the
+   * config's rules and to keep its faults and counts across sessions.
+   */
+  safety?: SafetySupervisor;
 }
+
+/** The planning stage's result when it ran past its deadline (it is cut off there). */
+const LATE: PlanOutcome = { kind: 'late' };
+/** A planning stage that completed without an action is a planner error. */
+const EMPTY_PLAN: PlanOutcome = { kind: 'failed', error: new Error('the planning stage completed without an action') };
 
 /**
  * The RxJS control pipeline: plant observations -> latest-value state assembly; a drift-free
- * fixed-rate tick -> (once every channel has reported) the planner behind exhaustMap, with
- * dropped ticks counted -> safety filter -> the plant's non-blocking send. Emits one ControlStep
- * per served tick; a tap downstream logs transitions.
+ * fixed-rate tick (each one beats the plant's heartbeat) -> (once every channel has reported)
+ * the planner behind exhaustMap, with dropped ticks counted, cut off at its deadline -> the
+ * safety supervisor, which picks the plan's action or the safe action -> the action filter,
+ * always last -> the plant's non-blocking send. Emits one ControlStep per served tick, planned
+ * or safe, flagged; a tap downstream logs transitions.
  */
 export function controlLoop(opts: ControlLoopOptions): Observable<ControlStep> {
   return new Observable<ControlStep>((subscriber) => {
-    const assembler = new StateAssembler(opts.stateDim, opts.plant.channels);
-    const obsSub = opts.plant.observations$.subscribe((o) => assembler.accept(o));
+    const { plant, scheduler } = opts;
+    const ownSafety = opts.safety === undefined;
+    const safety =
+      opts.safety ?? new SafetySupervisor({ plant, config: defaultSafetyConfig(opts.periodMs), safeAction: opts.filter.safeAction });
+    const nu = opts.filter.actionDim;
+    if (safety.actionDim !== nu) {
+      subscriber.error(new MpcdError('SAFETY_ACTION_DIM', `the safe action has ${safety.actionDim} values but the action filter ${nu}; build both from the same action names`));
+      return undefined;
+    }
+    const assembler = new StateAssembler(opts.stateDim, plant.channels);
+    const session = safety.attach(scheduler);
+    const obsSub = plant.observations$.subscribe((o) => {
+      if (assembler.accept(o)) safety.onReading(o.channel);
+    });
     let lastServed = -1;
     let droppedSince = 0;
-    const steps$ = fixedRateTicks(opts.periodMs, opts.scheduler, opts.steps + 1).pipe(
+    const steps$ = fixedRateTicks(opts.periodMs, scheduler, opts.steps + 1).pipe(
       filter((tick) => {
+        plant.heartbeat?.();
         droppedSince += tick.missed;
         if (assembler.complete) return true;
-        droppedSince = 0; // nothing to control before the first full state
+        // Nothing to control (and no transition to log) before the first full state; the
+        // watchdog still runs, so a channel that never reports is reported.
+        safety.beginTick(tick.index, false);
+        droppedSince = 0;
         return false;
       }),
       exhaustMapCounting(
         (tick: Tick) => {
+          const stale = safety.beginTick(tick.index, true);
           const state = Float32Array.from(assembler.state);
           const stateStamp = assembler.oldestStamp;
           const elapsed = lastServed < 0 ? 1 : tick.index - lastServed;
           const dropped = droppedSince;
           droppedSince = 0;
           lastServed = tick.index;
-          const base = dropped > 0 ? StepFlags.ticks_dropped_before : 0;
+          const base = (dropped > 0 ? StepFlags.ticks_dropped_before : 0) | (stale ? StepFlags.stale_state : 0);
           if (tick.index >= opts.steps) {
-            const step: ControlStep = { index: tick.index, due: tick.due, state, stateStamp, action: undefined, flags: base | StepFlags.episode_end, planMs: 0, dropped };
+            const flags = base | StepFlags.episode_end | (safety.faulted ? StepFlags.faulted : 0);
+            const step: ControlStep = { index: tick.index, due: tick.due, state, stateStamp, action: undefined, flags, planMs: 0, dropped };
             return of(step);
           }
+          const deadline = safety.deadline(tick.due);
+          const started = scheduler.now();
           return defer(() => opts.plan(state, elapsed)).pipe(
-            map(({ action, planMs }) => {
-              const sent = Float32Array.from(action);
-              const flags = base | opts.filter.apply(sent);
-              opts.plant.send(sent);
+            take(1),
+            map(({ action, planMs }): PlanOutcome =>
+              // A plan that blocked past its deadline (a synchronous planner in real time) is late too.
+              scheduler.now() > deadline ? LATE : { kind: 'planned', action, planMs },
+            ),
+            timeout({ first: Math.max(0, deadline - scheduler.now()), scheduler, with: () => of(LATE) }),
+            catchError((error: unknown) => of<PlanOutcome>({ kind: 'failed', error })),
+            defaultIfEmpty(EMPTY_PLAN),
+            map((outcome) => {
+              const sent = new Float32Array(nu);
+              const isSafe = safety.finishTick(tick.index, outcome, sent);
+              const flags = base | opts.filter.apply(sent, isSafe) | (safety.faulted ? StepFlags.faulted : 0);
+              safety.noteSent(sent);
+              plant.send(sent);
+              const planMs = outcome.kind === 'planned' ? outcome.planMs : scheduler.now() - started;
               const step: ControlStep = { index: tick.index, due: tick.due, state, stateStamp, action: sent, flags, planMs, dropped };
               return step;
             }),
@@ -105,6 +157,8 @@ export function controlLoop(opts: ControlLoopOptions): Observable<ControlStep> {
     return () => {
       sub.unsubscribe();
       obsSub.unsubscribe();
+      session.unsubscribe();
+      if (ownSafety) safety.close();
     };
   });
 }

@@ -6,15 +6,18 @@ export const FilterFlags = {
   clamped: TransitionFlags.clamped,
   rate_limited: TransitionFlags.rate_limited,
   non_finite_replaced: TransitionFlags.non_finite_replaced,
+  /** The action filtered was the safety layer's safe action, not the plan's. */
+  safe_action_sent: TransitionFlags.safe_action_sent,
 } as const;
 
-/** Every bit the filter may set. */
-export const FILTER_FLAG_MASK = FilterFlags.clamped | FilterFlags.rate_limited | FilterFlags.non_finite_replaced;
+/** Every bit the filter may set: the bits that describe the action as sent. */
+export const FILTER_FLAG_MASK = FilterFlags.clamped | FilterFlags.rate_limited | FilterFlags.non_finite_replaced | FilterFlags.safe_action_sent;
 
 /**
- * The last stage before the actuators. In order: a non-finite action (NaN or infinity in any
- * component) becomes the configured safe action; then the rate limit against the last action
- * sent; then the bounds, always last, so nothing upstream can push an action out of them.
+ * The last stage before the actuators, for every action, the safety layer's safe ones included.
+ * In order: a non-finite action (NaN or infinity in any component) becomes the configured safe
+ * action; then the rate limit against the last action sent; then the bounds, always last, so
+ * nothing upstream can push an action out of them.
  */
 export class ActionFilter {
   private readonly last: Float32Array; // [nu] last action sent
@@ -22,26 +25,41 @@ export class ActionFilter {
 
   constructor(
     private readonly bounds: ActionBounds,
-    private readonly safeAction: Float32Array, // [nu]
+    private readonly safeValues: Float32Array, // [nu]
     /** Max change per second per action; Infinity where unlimited. */
     private readonly ratePerSecond: Float32Array, // [nu]
     private readonly period: number,
   ) {
-    this.last = new Float32Array(safeAction.length);
+    this.last = new Float32Array(safeValues.length);
   }
 
-  /** Forget the last action (a new episode, a re-arm): the next action is not rate limited. */
+  /**
+   * Forget the last action (a new episode): the next action is not rate limited. Not on a
+   * re-arm: the safe action sent before it is the action to ramp from.
+   */
   reset(): void {
     this.hasLast = false;
   }
 
-  /** Filters `action` [nu] in place; returns FilterFlags bits. */
-  apply(action: Float32Array): number {
-    const nu = this.safeAction.length;
-    let flags = 0;
+  /** [nu] the configured safe action (a copy). */
+  get safeAction(): Float32Array {
+    return Float32Array.from(this.safeValues);
+  }
+
+  get actionDim(): number {
+    return this.safeValues.length;
+  }
+
+  /**
+   * Filters `action` [nu] in place; returns FilterFlags bits. `isSafeAction`: it is the safety
+   * layer's safe action (flagged so, and filtered all the same).
+   */
+  apply(action: Float32Array, isSafeAction = false): number {
+    const nu = this.safeValues.length;
+    let flags = isSafeAction ? FilterFlags.safe_action_sent : 0;
     for (let j = 0; j < nu; j++) {
       if (!Number.isFinite(action[j]!)) {
-        action.set(this.safeAction);
+        action.set(this.safeValues);
         flags |= FilterFlags.non_finite_replaced;
         break;
       }

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { map, of, timer, toArray } from 'rxjs';
 import { virtualScheduler } from '../../src/loop/clock.js';
 import { controlLoop, StepFlags, type ControlStep, type PlanStage } from '../../src/loop/control-loop.js';
 import { ActionFilter, FilterFlags } from '../../src/safety/action-filter.js';
+import { defaultSafetyConfig } from '../../src/safety/safety-config.js';
+import { SafetySupervisor } from '../../src/safety/safety-supervisor.js';
 import { FakePlant } from './fake-plant.js';
 
 const PERIOD = 0.02;
@@ -44,6 +47,9 @@ test('a planner overrun drops the ticks that arrive while it runs, and counts th
   const scheduler = virtualScheduler();
   const plant = new FakePlant(PERIOD);
   const filter = new ActionFilter(bounds, Float32Array.of(0), Float32Array.of(Infinity), PERIOD);
+  // A deadline of 3 periods: the 2.5-period plans overrun the period but are on time, so their
+  // actions go out (test/safety covers a plan that misses its deadline).
+  const safety = new SafetySupervisor({ plant, config: { ...defaultSafetyConfig(20), deadlineMs: 60 }, safeAction: Float32Array.of(0), logger: pino({ level: 'silent' }) });
   // Every plan takes 50 ms of virtual time: 2.5 periods.
   const slow: PlanStage = () => timer(50, scheduler).pipe(map(() => ({ action: Float32Array.of(0.5), planMs: 50 })));
   const elapsed: number[] = [];
@@ -52,7 +58,7 @@ test('a planner overrun drops the ticks that arrive while it runs, and counts th
     return slow(state, e);
   };
   let steps: ControlStep[] = [];
-  controlLoop({ plant, stateDim: 1, periodMs: 20, scheduler, steps: 30, plan: spy, filter })
+  controlLoop({ plant, stateDim: 1, periodMs: 20, scheduler, steps: 30, plan: spy, filter, safety })
     .pipe(toArray())
     .subscribe((s) => (steps = s));
   plant.emit();
@@ -66,6 +72,7 @@ test('a planner overrun drops the ticks that arrive while it runs, and counts th
   assert.deepEqual(elapsed.slice(0, 4), [1, 3, 3, 3]);
   const dropped = steps.reduce((sum, s) => sum + s.dropped, 0);
   assert.equal(served.length + dropped, 31);
+  assert.ok(plant.received.every((a) => a[0] === 0.5), 'every plan was on time: its action went out');
 });
 
 test('a NaN or infinite action becomes the safe action', () => {
