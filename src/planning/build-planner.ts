@@ -2,6 +2,8 @@ import type { Config } from '../config/schema.js';
 import type { Rng } from '../core/rng.js';
 import type { TaskCost } from '../costs/task-cost.js';
 import type { DynamicsModel } from '../models/dynamics.js';
+import { UncertaintyPenalty } from '../costs/uncertainty-penalty.js';
+import { HybridModel } from '../models/hybrid-model.js';
 import { Icem } from './icem.js';
 import { Mppi } from './mppi.js';
 import type { ActionBounds, Planner } from './planner.js';
@@ -25,7 +27,9 @@ export function buildPlanner(config: Config, model: DynamicsModel, cost: TaskCos
   const p = config.planner;
   const nu = model.actionNames.length;
   const actions = new Float32Array(p.horizon * p.samples * nu); // [H, K, nu]
-  const engine = new RolloutEngine(model, cost, p.samples, p.horizon, config.control.period, actions);
+  const weight = config.model.residual?.uncertainty_weight ?? 0;
+  const penalties = model instanceof HybridModel && weight > 0 ? [new UncertaintyPenalty(model, weight)] : [];
+  const engine = new RolloutEngine(model, cost, p.samples, p.horizon, config.control.period, actions, penalties);
   const bounds = actionBounds(config, model.actionNames);
   if (p.kind === 'mppi') {
     return new Mppi(

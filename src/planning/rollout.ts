@@ -1,4 +1,5 @@
 import type { DynamicsModel } from '../models/dynamics.js';
+import type { CostTerm } from '../costs/cost-term.js';
 import type { TaskCost } from '../costs/task-cost.js';
 
 /**
@@ -24,6 +25,8 @@ export class RolloutEngine {
     readonly horizon: number,
     readonly dt: number,
     readonly actions: Float32Array,
+    /** Planning-only running costs (e.g. model uncertainty), added after the task's. */
+    private readonly penalties: readonly CostTerm[] = [],
   ) {
     this.stateDim = model.stateNames.length;
     this.actionDim = model.actionNames.length;
@@ -45,6 +48,7 @@ export class RolloutEngine {
       a = this.stepViews[t]!;
       this.model.step(this.cur, a, this.next, count, this.dt);
       this.cost.addRunning(this.next, a, count, costs);
+      for (const p of this.penalties) p.addRunning(this.next, a, count, costs);
       const swap = this.cur;
       this.cur = this.next;
       this.next = swap;
