@@ -14,6 +14,7 @@ export interface RunArgs {
   json: boolean;
   log: string | undefined; // path, or undefined for the config's default
   noLog: boolean;
+  modelDir: string | undefined;
 }
 
 /** `mpcd run`: N episodes in simulation; a human summary, or one JSON object as the last line. */
@@ -25,6 +26,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
     ...(args.seed !== undefined ? { seed: args.seed } : {}),
     realtime: args.realtime,
     ...(logPath !== undefined ? { logPath } : {}),
+    ...(args.modelDir !== undefined ? { modelDir: args.modelDir } : {}),
   });
   const log = createLogger();
   log.info(
@@ -54,22 +56,45 @@ export async function runCommand(args: RunArgs): Promise<number> {
     await session.close();
   }
   const latency = session.latency.summary();
+  const ms = (l: { p50: number; p99: number; max: number; count: number }) => ({ p50: round(l.p50, 3), p99: round(l.p99, 3), max: round(l.max, 3), ticks: l.count });
+  const learning = session.learning;
   const successes = results.filter((r) => r.success).length;
   const rssAt = (n: number): number | undefined => results[Math.min(n, results.length) - 1]?.rss_mb;
   const summary = {
     config: loaded.path,
     planner: c.planner.kind,
     episodes: results.map((r) => ({
+      episode: r.episode,
       steps: r.steps,
       cost: round(r.cost, 3),
       success: r.success,
       transitions: r.transitions,
       overruns: r.overruns,
+      model_version: r.model_version,
       rss_mb: round(r.rss_mb, 1),
     })),
     success_rate: successes / Math.max(1, results.length),
-    latency_ms: { p50: round(latency.p50, 3), p99: round(latency.p99, 3), max: round(latency.max, 3), mean: round(latency.mean, 3) },
+    latency_ms: {
+      p50: round(latency.p50, 3),
+      p99: round(latency.p99, 3),
+      max: round(latency.max, 3),
+      mean: round(latency.mean, 3),
+      // Planning latency while a refit ran in the worker thread, and while none did.
+      during_refit: learning !== undefined ? ms(session.latencyDuringRefit.summary()) : null,
+      no_refit: learning !== undefined ? ms(session.latencyNoRefit.summary()) : null,
+    },
     overruns: results.reduce((s, r) => s + r.overruns, 0),
+    safety: session.safety.counts,
+    model:
+      learning === undefined
+        ? null
+        : {
+            backend: learning.backend,
+            store: learning.store.dir,
+            start_version: learning.startVersion,
+            final_version: learning.version,
+            refits: learning.refits.map((r) => ({ ...r, score: round(r.score, 5), previous_score: round(r.previous_score, 5), seconds: round(r.seconds, 2) })),
+          },
     memory: {
       peak_rss_mb: round(peakRssMb(), 1),
       rss_mb_after_episode_10: rssAt(10) !== undefined ? round(rssAt(10)!, 1) : null,
@@ -83,9 +108,15 @@ export async function runCommand(args: RunArgs): Promise<number> {
     const lines = [
       `${c.name ?? loaded.path}: ${successes}/${results.length} episodes succeeded (${c.planner.kind}, K=${c.planner.samples}, H=${c.planner.horizon})`,
       ...results.map(
-        (r) => `  episode ${String(r.episode + 1).padStart(3)}  ${r.success ? 'success' : 'FAILED '}  cost ${r.cost.toFixed(1).padStart(9)}  steps ${r.steps}${r.overruns > 0 ? `  overruns ${r.overruns}` : ''}`,
+        (r) =>
+          `  episode ${String(r.episode + 1).padStart(3)}  ${r.success ? 'success' : 'FAILED '}  cost ${r.cost.toFixed(1).padStart(9)}  steps ${r.steps}${r.overruns > 0 ? `  overruns ${r.overruns}` : ''}${learning !== undefined ? `  model v${r.model_version}` : ''}`,
       ),
       `planning latency: p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms, max ${latency.max.toFixed(2)} ms over ${latency.count} ticks; overruns ${summary.overruns}`,
+      ...(learning === undefined
+        ? []
+        : [
+            `residual model: v${learning.startVersion} at start, v${learning.version} at the end (${learning.backend} backend, store ${learning.store.dir}); ${learning.refits.length} refits, ${learning.refits.filter((r) => r.accepted).length} swapped in`,
+          ]),
       `memory: peak RSS ${summary.memory.peak_rss_mb} MB`,
       `transition log: ${summary.log ?? 'off'}`,
     ];

@@ -8,12 +8,17 @@ import { buildTaskCost, expressionScope } from '../costs/build-task-cost.js';
 import { compileCondition } from '../costs/expression-compiler.js';
 import type { TaskCost } from '../costs/task-cost.js';
 import { TransitionLogWriter } from '../log/transition-log-writer.js';
+import { ResidualLearning } from '../learning/residual-learning.js';
+import { resolveModelDir } from '../learning/model-store.js';
 import { buildModel } from '../models/build-model.js';
 import type { DynamicsModel } from '../models/dynamics.js';
+import { HybridModel } from '../models/hybrid-model.js';
 import { actionBounds, buildPlanner, perAction } from '../planning/build-planner.js';
 import type { Planner } from '../planning/planner.js';
 import { ActionFilter } from '../safety/action-filter.js';
+import { SafetySupervisor } from '../safety/safety-supervisor.js';
 import { LatencyStats } from '../telemetry/latency-stats.js';
+import { createLogger } from '../telemetry/logger.js';
 import { MonotonicScheduler, virtualScheduler } from './clock.js';
 import { controlLoop, plannerStage, type ControlStep } from './control-loop.js';
 import { sampleInitialState } from './initial-state.js';
@@ -28,6 +33,8 @@ export interface EpisodeResult {
   overruns: number;
   /** Transitions logged so far in the run, cumulative. */
   transitions: number;
+  /** Residual model version in use at the end of the episode; 0 = analytic model only. */
+  model_version: number;
   rss_mb: number;
 }
 
@@ -37,6 +44,8 @@ export interface SimSessionOptions {
   realtime?: boolean;
   /** MCAP file for the transition log; undefined = no log. */
   logPath?: string;
+  /** The model store's folder; default the config's learning.model_dir. */
+  modelDir?: string;
 }
 
 /**
@@ -46,6 +55,9 @@ export interface SimSessionOptions {
  */
 export class SimSession {
   readonly latency = new LatencyStats();
+  /** Planning latency split by whether a refit was running in the worker at the time. */
+  readonly latencyDuringRefit = new LatencyStats();
+  readonly latencyNoRefit = new LatencyStats();
   private transitions = 0;
   private readonly success: { test(s: ArrayLike<number>, a: ArrayLike<number>): boolean };
   private readonly initRng: Rng;
@@ -63,6 +75,8 @@ export class SimSession {
     private readonly log: TransitionLogWriter | undefined,
     private readonly realtime: boolean,
     rng: Rng,
+    readonly safety: SafetySupervisor,
+    readonly learning: ResidualLearning | undefined,
   ) {
     const c = loaded.config;
     this.initRng = rng;
@@ -76,7 +90,9 @@ export class SimSession {
     const c = loaded.config;
     if (c.plant.kind !== 'sim') throw new MpcdError('PLANT_KIND', `${loaded.path}: plant.kind ${String(c.plant.kind)} cannot run episodes; use plant.kind: sim`);
     const rng = new Rng(opts.seed ?? c.seed);
+    const logger = createLogger();
     const model = buildModel(c, c.planner.samples);
+    const learning = model instanceof HybridModel ? await ResidualLearning.start(c, model, resolveModelDir(c, opts.modelDir), logger) : undefined;
     const cost = buildTaskCost(c, model);
     const planner = buildPlanner(c, model, cost, rng.fork());
     const realtime = opts.realtime === true;
@@ -103,8 +119,9 @@ export class SimSession {
             control_period: c.control.period,
             config: loaded.text,
           });
+    const safety = SafetySupervisor.fromConfig(c, plant, model.actionNames, logger);
     warmUp(planner, sampleInitialState(c.scenario.initial_state, model.stateNames, rng.fork()));
-    return new SimSession(loaded, plant, planner, cost, filter, model, log, realtime, rng.fork());
+    return new SimSession(loaded, plant, planner, cost, filter, model, log, realtime, rng.fork(), safety, learning);
   }
 
   get logPath(): string | undefined {
@@ -119,9 +136,13 @@ export class SimSession {
     this.filter.reset();
     const recorder = new TransitionRecorder(
       this.cost,
-      (tr) => this.log?.append(tr),
+      (tr) => {
+        this.log?.append(tr);
+        this.learning?.onTransition(tr);
+      },
       episode,
       episode * c.scenario.episode_seconds,
+      () => this.learning?.version ?? 0,
     );
     let held = true;
     let checked = 0; // served ticks inside the success window
@@ -136,11 +157,13 @@ export class SimSession {
       steps: this.steps,
       plan: plannerStage(this.planner),
       filter: this.filter,
+      safety: this.safety,
     }).pipe(
       tap((step) => {
         recorder.onStep(step);
         if (step.action !== undefined) {
           this.latency.add(step.planMs);
+          (this.learning?.refitting === true ? this.latencyDuringRefit : this.latencyNoRefit).add(step.planMs);
           lastAction = step.action;
         }
         overruns += step.dropped;
@@ -165,11 +188,14 @@ export class SimSession {
       success: held && checked > 0,
       overruns,
       transitions: this.transitions,
+      model_version: this.learning?.version ?? 0,
       rss_mb: process.memoryUsage.rss() / 2 ** 20,
     };
   }
 
   async close(): Promise<void> {
+    this.safety.close();
+    await this.learning?.close();
     await this.plant.close();
     await this.log?.close();
   }

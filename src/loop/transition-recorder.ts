@@ -19,12 +19,18 @@ export class TransitionRecorder {
     private readonly episode: number,
     /** Seconds added to the plant's stamps so t runs on across episodes. */
     private readonly timeOffset: number,
-    private readonly modelVersion = 0,
+    /** Version of the model in use now; read right after each step is planned. */
+    private readonly modelVersion: () => number = () => 0,
   ) {}
+
+  private prevVersion = 0; // the version that planned prev.action
 
   onStep(step: ControlStep): void {
     const prev = this.prev;
+    const prevVersion = this.prevVersion;
     this.prev = step;
+    // Called in the pipeline's tap, synchronously after `step` was planned: no swap in between.
+    this.prevVersion = this.modelVersion();
     if (prev === undefined || prev.action === undefined) return;
     const cost = this.cost.stepCost(step.state, prev.action, this.costScratch);
     this.sink({
@@ -37,7 +43,7 @@ export class TransitionRecorder {
       cost,
       // The filter's bits describe a (prev); the drop and end bits describe how s' was reached.
       flags: prev.flags | (step.flags & ~FILTER_FLAG_MASK),
-      model_version: this.modelVersion,
+      model_version: prevVersion,
     });
     this.count++;
     this.totalCost += cost;

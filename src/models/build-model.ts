@@ -3,7 +3,6 @@ import { createAnalytic } from './analytic/registry.js';
 import type { DynamicsModel } from './dynamics.js';
 import { HybridModel } from './hybrid-model.js';
 import { discretize } from './integrators.js';
-import type { ResidualSpec } from './residual/residual-spec.js';
 
 /** The analytic robot from config, integrated over one control period. */
 export function buildAnalyticModel(config: Config, maxBatch: number): DynamicsModel {
@@ -18,11 +17,4 @@ export function buildAnalyticModel(config: Config, maxBatch: number): DynamicsMo
 export function buildModel(config: Config, maxBatch: number): DynamicsModel {
   const analytic = buildAnalyticModel(config, maxBatch);
   return config.model.residual === undefined ? analytic : new HybridModel(analytic);
-}
-
-/** The residual's architecture for this config's robot; undefined without `model.residual`. */
-export function residualSpec(config: Config, model: DynamicsModel): ResidualSpec | undefined {
-  const r = config.model.residual;
-  if (r === undefined) return undefined;
-  return { stateNames: model.stateNames, actionNames: model.actionNames, angular: model.angular, hidden: r.hidden, members: r.members };
 }

@@ -1,0 +1,171 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load-config.js';
+import { MpcdError } from '../core/errors.js';
+import { ModelStore, resolveModelDir } from '../learning/model-store.js';
+import { ReplayBuffer } from '../learning/replay-buffer.js';
+import { buildResidualDataset, predictionScore } from '../learning/residual-dataset.js';
+import { requireResidualSpec } from '../learning/residual-spec-for-config.js';
+import { findTransitionLogs, readLogsIntoBuffer } from '../learning/transition-log-source.js';
+import { buildModel } from '../models/build-model.js';
+import { trainEnsemble } from '../models/residual/ensemble-trainer.js';
+import { ResidualPredictor } from '../models/residual/residual-predictor.js';
+import { selectTfBackend } from '../models/residual/tf-backend.js';
+import { createLogger } from '../telemetry/logger.js';
+import { progressBar } from './progress.js';
+import { round } from './round.js';
+
+export interface TrainArgs {
+  /** Transition logs (.mcap) and folders holding them. */
+  inputs: string[];
+  config: string;
+  modelDir: string | undefined;
+  json: boolean;
+}
+
+/** Where the command's result goes; stdout unless a test captures it. */
+export type Write = (text: string) => void;
+const stdout: Write = (text) => process.stdout.write(text);
+
+/**
+ * `mpcd train`: fits the residual ensemble offline on recorded transition logs, scores it
+ * against the currently preferred stored model (or the analytic model) on the most recent
+ * transitions, held out, and saves it as a new version, accepted when it scores better.
+ */
+export async function trainCommand(args: TrainArgs, write: Write = stdout): Promise<number> {
+  const loaded = loadConfig(args.config);
+  const c = loaded.config;
+  const L = c.learning;
+  const analytic = buildModel(c, 1024);
+  const spec = requireResidualSpec(c, analytic, loaded.path);
+  const residual = c.model.residual!;
+  const dt = c.control.period;
+  const log = createLogger('mpcd-train');
+  const store = new ModelStore(resolveModelDir(c, args.modelDir));
+
+  const files = findTransitionLogs(args.inputs);
+  const buffer = new ReplayBuffer(spec.stateNames.length, spec.actionNames.length, L.buffer_capacity);
+  const ingest = readLogsIntoBuffer(files, { stateNames: spec.stateNames, actionNames: spec.actionNames, period: dt }, buffer);
+  for (const t of ingest.torn) log.warn({ file: t.file, damage: t.damage }, 'transition log ends torn; its complete records are used');
+
+  const n = buffer.size;
+  if (n < L.min_transitions)
+    throw new MpcdError(
+      'TRAIN_DATA',
+      `only ${n} clean transitions in ${files.length} log(s) (${ingest.skipped} flagged or non-finite were skipped); ` +
+        `learning.min_transitions is ${L.min_transitions}: record more, or lower learning.min_transitions`,
+    );
+  const holdout = Math.max(1, Math.min(Math.floor(n * L.holdout_fraction), L.holdout_max));
+  const nTrain = n - holdout;
+  const rows = buffer.snapshot();
+  const trainRows = rows.subarray(0, nTrain * buffer.rowSize);
+  const heldOut = rows.subarray(nTrain * buffer.rowSize);
+  const dataset = buildResidualDataset(spec, analytic, trainRows, nTrain, dt);
+
+  const backend = await selectTfBackend(residual.backend, log);
+  const bar = args.json ? undefined : progressBar(L.max_epochs, 'training');
+  let trained: ReturnType<typeof trainEnsemble>;
+  try {
+    trained = trainEnsemble(
+      spec,
+      dataset,
+      {
+        elites: residual.elites,
+        maxEpochs: L.max_epochs,
+        batchSize: L.batch_size,
+        learningRate: L.learning_rate,
+        weightDecay: L.weight_decay,
+        patience: L.patience,
+        validationFraction: L.validation_fraction,
+        seed: c.seed,
+        maxSeconds: L.max_seconds,
+      },
+      (epoch, bestMse) => bar?.update(epoch, { info: `best validation mse ${bestMse.toPrecision(3)}` }),
+    );
+  } finally {
+    bar?.stop();
+  }
+  const { snapshot, report } = trained;
+
+  // The bar to clear: the model a daemon would start with now, on the same held-out transitions.
+  const previous = store.loadPreferred(spec, log);
+  const score = scoreOn(analytic, snapshot, heldOut, holdout, dt);
+  const previousScore = previous !== undefined ? scoreOn(analytic, previous.snapshot, heldOut, holdout, dt) : predictionScore(analytic, undefined, heldOut, holdout, dt);
+  const accepted = Number.isFinite(score) && score < previousScore;
+
+  const saved = store.save(snapshot, {
+    accepted,
+    data: { transitions: n, t_from: ingest.tFrom ?? null, t_to: ingest.tTo ?? null, sources: ingest.files },
+    validation: { score, previous_score: previousScore, previous_version: previous?.version ?? 0, holdout },
+    training: { epochs: report.epochs, seconds: report.seconds, stopped_by: report.stoppedBy, member_validation_mse: report.memberValidationMse, backend },
+  });
+
+  const summary = {
+    version: saved.version,
+    dir: saved.dir,
+    accepted,
+    score: round(score, 5),
+    previous_score: round(previousScore, 5),
+    previous_version: previous?.version ?? 0,
+    transitions: n,
+    trained_on: nTrain,
+    holdout,
+    skipped: ingest.skipped,
+    logs: ingest.files.length,
+    torn_logs: ingest.torn.length,
+    epochs: report.epochs,
+    stopped_by: report.stoppedBy,
+    seconds: round(report.seconds, 2),
+    backend,
+  };
+  if (args.json) {
+    write(`${JSON.stringify(summary)}\n`);
+  } else {
+    const against = previous !== undefined ? `version ${previous.version}` : 'the analytic model';
+    write(
+      [
+        `trained on ${nTrain} transitions from ${ingest.files.length} log(s)${ingest.torn.length > 0 ? ` (${ingest.torn.length} torn, their complete records used)` : ''}; ${ingest.skipped} skipped as flagged or non-finite`,
+        `${report.epochs} epochs in ${report.seconds.toFixed(1)} s (stopped by ${report.stoppedBy.replace('_', ' ')}), tfjs backend ${backend}`,
+        `held-out score on the ${holdout} most recent transitions: ${fmt(score)} vs ${fmt(previousScore)} for ${against} (lower is better)`,
+        `saved version ${saved.version} in ${saved.dir}: ${accepted ? 'accepted, the daemon starts from it' : `not accepted (no better than ${against}); kept for inspection`}`,
+        '',
+      ].join('\n'),
+    );
+  }
+  return 0;
+}
+
+function scoreOn(
+  analytic: ReturnType<typeof buildModel>,
+  snapshot: ConstructorParameters<typeof ResidualPredictor>[0],
+  rows: Float32Array,
+  n: number,
+  dt: number,
+): number {
+  const predictor = new ResidualPredictor(snapshot, analytic.maxBatch);
+  try {
+    return predictionScore(analytic, predictor, rows, n, dt);
+  } finally {
+    predictor.dispose();
+  }
+}
+
+function fmt(x: number): string {
+  return Number.isFinite(x) ? x.toPrecision(4) : String(x);
+}
+
+export const TRAIN_USAGE = `  mpcd train <log files or folders>... --config CFG [--model-dir DIR] [--json]
+      fit the residual model on recorded transition logs (.mcap) and save it as a new version,
+      accepted when it beats the current model on the most recent transitions
+`;
+
+/** Parses `mpcd train ...` arguments (after the word `train`) and runs it. */
+export function trainMain(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { config: { type: 'string' }, 'model-dir': { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
+  if (values.config === undefined) throw new MpcdError('USAGE', `train needs --config CFG\n\n${TRAIN_USAGE}`);
+  if (positionals.length === 0) throw new MpcdError('USAGE', `train needs transition logs or folders that hold them\n\n${TRAIN_USAGE}`);
+  return trainCommand({ inputs: positionals, config: values.config, modelDir: values['model-dir'], json: values.json });
+}

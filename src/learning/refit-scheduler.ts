@@ -1,0 +1,161 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Transition } from '../log/transition-schema.js';
+import type { HybridModel } from '../models/hybrid-model.js';
+import type { EnsembleSnapshot } from '../models/residual/ensemble-snapshot.js';
+import { ResidualPredictor } from '../models/residual/residual-predictor.js';
+import type { RefitRequest, RefitResponse } from './refit-protocol.js';
+import type { ReplayBuffer } from './replay-buffer.js';
+
+export interface RefitRecord {
+  readonly version: number;
+  readonly accepted: boolean;
+  readonly score: number;
+  readonly previous_score: number;
+  readonly rows: number;
+  readonly epochs: number;
+  readonly seconds: number;
+}
+
+/**
+ * Decides when to refit and swaps the result in. Every logged transition goes into the replay
+ * buffer; every `refit_every_transitions` new transitions or `refit_every_seconds`, whichever
+ * comes first, a copy of the buffer goes to the refit worker (one refit at a time). When the
+ * worker answers with a candidate that beat the residual in use on the held-out most recent
+ * transitions, the new predictor is installed in the hybrid model between two planning calls.
+ */
+export class RefitScheduler {
+  private worker: Worker | undefined;
+  private inFlight: Promise<void> | undefined;
+  private sinceRefit = 0;
+  private lastRefitAt = performance.now();
+  private nextId = 1;
+  private tFrom = Infinity;
+  private tTo = -Infinity;
+  private current: { snapshot: EnsembleSnapshot; version: number } | undefined;
+  readonly history: RefitRecord[] = [];
+  errors = 0;
+
+  constructor(
+    private readonly config: Config,
+    private readonly model: HybridModel,
+    private readonly buffer: ReplayBuffer,
+    private readonly storeDir: string,
+    private readonly log: Logger,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** A refit is running in the worker right now. */
+  get refitting(): boolean {
+    return this.inFlight !== undefined;
+  }
+
+  /** The residual in use at start (loaded from the store), so a refit must beat it. */
+  setCurrent(snapshot: EnsembleSnapshot, version: number): void {
+    this.current = { snapshot, version };
+  }
+
+  /** The transition log's tap: feed the buffer, maybe start a refit. Cheap: never waits. */
+  onTransition(tr: Transition): void {
+    if (!this.buffer.add(tr)) return;
+    this.sinceRefit++;
+    this.tFrom = Math.min(this.tFrom, tr.t);
+    this.tTo = Math.max(this.tTo, tr.t);
+    const l = this.config.learning;
+    if (!l.enabled || this.inFlight !== undefined || this.buffer.size < l.min_transitions) return;
+    const due = this.sinceRefit >= l.refit_every_transitions || (this.now() - this.lastRefitAt) / 1000 >= l.refit_every_seconds;
+    if (due) this.start();
+  }
+
+  /** Starts a refit now (unless one runs); resolves when its answer has been applied. */
+  start(): Promise<void> {
+    if (this.inFlight !== undefined) return this.inFlight;
+    const l = this.config.learning;
+    const n = this.buffer.size;
+    const holdout = Math.min(l.holdout_max, Math.max(1, Math.floor(n * l.holdout_fraction)));
+    const rows = this.buffer.snapshot();
+    const id = this.nextId++;
+    const req: RefitRequest = {
+      id,
+      config: this.config,
+      rows,
+      n,
+      holdout,
+      current: this.current,
+      storeDir: this.storeDir,
+      span: { t_from: this.tFrom, t_to: this.tTo, transitions: this.buffer.total },
+      seed: this.config.seed * 1000 + id,
+    };
+    this.sinceRefit = 0;
+    this.lastRefitAt = this.now();
+    const worker = this.ensureWorker();
+    this.inFlight = new Promise<void>((resolve) => {
+      const onMessage = (res: RefitResponse) => {
+        if (res.id !== id) return;
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        this.apply(res);
+        this.inFlight = undefined;
+        resolve();
+      };
+      const onError = (err: Error) => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        this.errors++;
+        this.log.error({ err: err.message }, 'refit worker failed; the model in use stays');
+        this.worker = undefined;
+        this.inFlight = undefined;
+        resolve();
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+    });
+    this.log.info({ id, rows: n - holdout, holdout }, 'refit started');
+    worker.postMessage(req, [rows.buffer as ArrayBuffer]);
+    return this.inFlight;
+  }
+
+  /** Waits for the refit in flight, if any. */
+  async settle(): Promise<void> {
+    await this.inFlight;
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    // A refit cut short loses nothing: the store writes each version atomically.
+    if (w !== undefined) await w.terminate();
+  }
+
+  private apply(res: RefitResponse): void {
+    if (res.kind === 'error') {
+      this.errors++;
+      this.log.error({ err: res.message }, 'refit failed; the model in use stays');
+      return;
+    }
+    this.history.push({
+      version: res.version,
+      accepted: res.accepted,
+      score: res.score,
+      previous_score: res.previousScore,
+      rows: res.report.rows,
+      epochs: res.report.epochs,
+      seconds: res.report.seconds,
+    });
+    if (!res.accepted || res.snapshot === undefined) {
+      this.log.info({ version: res.version, score: res.score, previous: res.previousScore }, 'refit kept out: not better than the model in use');
+      return;
+    }
+    this.model.setResidual(new ResidualPredictor(res.snapshot, this.model.maxBatch), res.version);
+    this.current = { snapshot: res.snapshot, version: res.version };
+    this.log.info({ version: res.version, score: res.score, previous: res.previousScore }, 'residual swapped in');
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker === undefined) {
+      this.worker = new Worker(new URL('./refit-worker.js', import.meta.url));
+    }
+    return this.worker;
+  }
+}

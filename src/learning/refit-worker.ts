@@ -1,0 +1,72 @@
+/**
+ * The refit worker thread: trains a candidate residual on the transitions it is sent, scores it
+ * and the residual in use on the held-out most recent transitions, saves the candidate to the
+ * model store, and answers whether it is better. All of the heavy work (training, disk) happens
+ * here, off the control path; the main thread only swaps a reference.
+ */
+import { parentPort } from 'node:worker_threads';
+import { buildAnalyticModel } from '../models/build-model.js';
+import { trainEnsemble } from '../models/residual/ensemble-trainer.js';
+import { ResidualPredictor } from '../models/residual/residual-predictor.js';
+import { selectTfBackend } from '../models/residual/tf-backend.js';
+import { createLogger } from '../telemetry/logger.js';
+import { ModelStore } from './model-store.js';
+import type { RefitRequest, RefitResponse } from './refit-protocol.js';
+import { buildResidualDataset, predictionScore } from './residual-dataset.js';
+import { requireResidualSpec } from './residual-spec-for-config.js';
+
+const log = createLogger('mpcd-refit');
+const port = parentPort;
+if (port === null) throw new Error('refit-worker.js must run as a worker thread');
+
+port.on('message', (req: RefitRequest) => {
+  refit(req).then(
+    (res) => port.postMessage(res),
+    (err: unknown) => port.postMessage({ kind: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) } satisfies RefitResponse),
+  );
+});
+
+async function refit(req: RefitRequest): Promise<RefitResponse> {
+  const c = req.config;
+  const residual = c.model.residual;
+  if (residual === undefined) throw new Error('config has no model.residual');
+  const backend = await selectTfBackend(residual.backend, log);
+  const analytic = buildAnalyticModel(c, 1024);
+  const spec = requireResidualSpec(c, analytic, 'the refit request');
+  const dt = c.control.period;
+  const rowSize = 2 * spec.stateNames.length + spec.actionNames.length;
+  const nTrain = req.n - req.holdout;
+  const train = buildResidualDataset(spec, analytic, req.rows, nTrain, dt);
+  const l = c.learning;
+  const { snapshot, report } = trainEnsemble(spec, train, {
+    elites: residual.elites,
+    maxEpochs: l.max_epochs,
+    batchSize: l.batch_size,
+    learningRate: l.learning_rate,
+    weightDecay: l.weight_decay,
+    patience: l.patience,
+    validationFraction: l.validation_fraction,
+    seed: req.seed,
+    maxSeconds: l.max_seconds,
+  });
+  const held = req.rows.subarray(nTrain * rowSize, req.n * rowSize);
+  const candidate = new ResidualPredictor(snapshot, 1024);
+  const score = predictionScore(analytic, candidate, held, req.holdout, dt);
+  candidate.dispose();
+  let previousScore: number;
+  if (req.current === undefined) previousScore = predictionScore(analytic, undefined, held, req.holdout, dt);
+  else {
+    const current = new ResidualPredictor(req.current.snapshot, 1024);
+    previousScore = predictionScore(analytic, current, held, req.holdout, dt);
+    current.dispose();
+  }
+  const accepted = score < previousScore;
+  const { version } = new ModelStore(req.storeDir).save(snapshot, {
+    accepted,
+    data: { transitions: req.span.transitions, t_from: req.span.t_from, t_to: req.span.t_to, sources: ['live'] },
+    validation: { score, previous_score: previousScore, previous_version: req.current?.version ?? 0, holdout: req.holdout },
+    training: { epochs: report.epochs, seconds: report.seconds, stopped_by: report.stoppedBy, member_validation_mse: report.memberValidationMse, backend },
+  });
+  log.info({ version, accepted, score, previousScore, epochs: report.epochs, seconds: report.seconds, rows: nTrain }, 'refit done');
+  return { kind: 'result', id: req.id, version, accepted, score, previousScore, report, backend, snapshot: accepted ? snapshot : undefined };
+}
