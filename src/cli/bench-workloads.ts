@@ -11,10 +11,13 @@ export interface Workload {
   config: Config;
 }
 
-const cartpoleBase = (samples: number, horizon: number): string => `
+/** DESIGN's W1 residual: 5 members of 5 -> 64 -> 64 -> 2x4 MLPs, all used by the planner. */
+const W1_RESIDUAL = 'residual: { members: 5, elites: 5, hidden: [64, 64], backend: auto }';
+
+const cartpoleBase = (samples: number, horizon: number, residual = ''): string => `
 name: bench
 seed: 7
-model: { robot: cartpole, integrator: rk4, substeps: 1 }
+model: { robot: cartpole, integrator: rk4, substeps: 1${residual === '' ? '' : `, ${residual}`} }
 control: { period: 0.02, action_bounds: { u: [-1, 1] } }
 planner: { kind: mppi, samples: ${samples}, horizon: ${horizon}, iterations: 1, temperature: 1, noise_std: { u: 0.6 } }
 task:
@@ -34,6 +37,11 @@ export function workloads(): Workload[] {
       name: 'W0',
       description: 'cart-pole, analytic model (RK4), MPPI, K=1024, H=30, 1 iteration',
       config: parseConfigText(cartpoleBase(1024, 30), 'bench W0'),
+    },
+    {
+      name: 'W1',
+      description: 'cart-pole, analytic RK4 + residual ensemble 5 x (64, 64) (seeded weights, one member per sample), MPPI, K=1024, H=30, 1 iteration',
+      config: parseConfigText(cartpoleBase(1024, 30, W1_RESIDUAL), 'bench W1'),
     },
   ];
 }

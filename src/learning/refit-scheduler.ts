@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Transition } from '../log/transition-schema.js';
@@ -27,7 +27,9 @@ export interface RefitRecord {
  */
 export class RefitScheduler {
   private worker: Worker | undefined;
-  private inFlight: Promise<void> | undefined;
+  /** Our end of the channel the worker answers on, polled synchronously. */
+  private results: MessagePort | undefined;
+  private inFlight: number | undefined; // id of the refit running
   private sinceRefit = 0;
   private lastRefitAt = performance.now();
   private nextId = 1;
@@ -58,6 +60,7 @@ export class RefitScheduler {
 
   /** The transition log's tap: feed the buffer, maybe start a refit. Cheap: never waits. */
   onTransition(tr: Transition): void {
+    this.poll();
     if (!this.buffer.add(tr)) return;
     this.sinceRefit++;
     this.tFrom = Math.min(this.tFrom, tr.t);
@@ -68,9 +71,9 @@ export class RefitScheduler {
     if (due) this.start();
   }
 
-  /** Starts a refit now (unless one runs); resolves when its answer has been applied. */
-  start(): Promise<void> {
-    if (this.inFlight !== undefined) return this.inFlight;
+  /** Starts a refit now (unless one runs). */
+  start(): void {
+    if (this.inFlight !== undefined) return;
     const l = this.config.learning;
     const n = this.buffer.size;
     const holdout = Math.min(l.holdout_max, Math.max(1, Math.floor(n * l.holdout_fraction)));
@@ -89,41 +92,40 @@ export class RefitScheduler {
     };
     this.sinceRefit = 0;
     this.lastRefitAt = this.now();
-    const worker = this.ensureWorker();
-    this.inFlight = new Promise<void>((resolve) => {
-      const onMessage = (res: RefitResponse) => {
-        if (res.id !== id) return;
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        this.apply(res);
-        this.inFlight = undefined;
-        resolve();
-      };
-      const onError = (err: Error) => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        this.errors++;
-        this.log.error({ err: err.message }, 'refit worker failed; the model in use stays');
-        this.worker = undefined;
-        this.inFlight = undefined;
-        resolve();
-      };
-      worker.on('message', onMessage);
-      worker.on('error', onError);
-    });
+    const { worker } = this.ensureWorker();
+    this.inFlight = id;
     this.log.info({ id, rows: n - holdout, holdout }, 'refit started');
     worker.postMessage(req, [rows.buffer as ArrayBuffer]);
-    return this.inFlight;
   }
 
-  /** Waits for the refit in flight, if any. */
+  /**
+   * Applies a finished refit, if one is waiting. Polled on every transition: a lock-step
+   * simulation runs whole episodes without returning to the event loop, and a swap belongs
+   * between two ticks in any case.
+   */
+  poll(): void {
+    if (this.inFlight === undefined || this.results === undefined) return;
+    const got = receiveMessageOnPort(this.results);
+    if (got === undefined) return;
+    const res = got.message as RefitResponse;
+    if (res.id !== this.inFlight) return;
+    this.inFlight = undefined;
+    this.apply(res);
+  }
+
+  /** Waits for the refit in flight, if any, and applies it. */
   async settle(): Promise<void> {
-    await this.inFlight;
+    while (this.inFlight !== undefined) {
+      await new Promise((r) => setTimeout(r, 20));
+      this.poll();
+    }
   }
 
   async close(): Promise<void> {
     const w = this.worker;
     this.worker = undefined;
+    this.results?.close();
+    this.results = undefined;
     // A refit cut short loses nothing: the store writes each version atomically.
     if (w !== undefined) await w.terminate();
   }
@@ -152,10 +154,20 @@ export class RefitScheduler {
     this.log.info({ version: res.version, score: res.score, previous: res.previousScore }, 'residual swapped in');
   }
 
-  private ensureWorker(): Worker {
+  private ensureWorker(): { worker: Worker } {
     if (this.worker === undefined) {
-      this.worker = new Worker(new URL('./refit-worker.js', import.meta.url));
+      const { port1, port2 } = new MessageChannel();
+      const worker = new Worker(new URL('./refit-worker.js', import.meta.url), { workerData: { results: port2 }, transferList: [port2] });
+      worker.on('error', (err) => {
+        // The worker died (out of memory, a bug): keep the model in use, start a fresh worker next time.
+        this.errors++;
+        this.log.error({ err: err.message }, 'refit worker failed; the model in use stays');
+        this.worker = undefined;
+        this.inFlight = undefined;
+      });
+      this.worker = worker;
+      this.results = port1;
     }
-    return this.worker;
+    return { worker: this.worker };
   }
 }

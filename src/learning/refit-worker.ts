@@ -4,7 +4,7 @@
  * model store, and answers whether it is better. All of the heavy work (training, disk) happens
  * here, off the control path; the main thread only swaps a reference.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { buildAnalyticModel } from '../models/build-model.js';
 import { trainEnsemble } from '../models/residual/ensemble-trainer.js';
 import { ResidualPredictor } from '../models/residual/residual-predictor.js';
@@ -18,11 +18,13 @@ import { requireResidualSpec } from './residual-spec-for-config.js';
 const log = createLogger('mpcd-refit');
 const port = parentPort;
 if (port === null) throw new Error('refit-worker.js must run as a worker thread');
+/** Answers go on their own channel, which the main thread polls between control ticks. */
+const results = (workerData as { results: MessagePort }).results;
 
 port.on('message', (req: RefitRequest) => {
   refit(req).then(
-    (res) => port.postMessage(res),
-    (err: unknown) => port.postMessage({ kind: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) } satisfies RefitResponse),
+    (res) => results.postMessage(res),
+    (err: unknown) => results.postMessage({ kind: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) } satisfies RefitResponse),
   );
 });
 
