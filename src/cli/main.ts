@@ -2,19 +2,27 @@
 import { parseArgs } from 'node:util';
 import { MpcdError } from '../core/errors.js';
 import { benchCommand } from './bench-command.js';
+import { MODEL_USAGE, modelMain } from './model-command.js';
+import { TRAIN_USAGE, trainMain } from './train-command.js';
+import { plotCommand } from './plot-command.js';
 import { runCommand } from './run-command.js';
+import { SIM_ROBOT_USAGE, simRobotCommand } from './sim-robot-command.js';
 import { validateCommand } from './validate-command.js';
 
 const USAGE = `mpcd: model-predictive-control daemon
 
 usage:
-  mpcd run <config> [--episodes N] [--seed S] [--realtime] [--json] [--log FILE | --no-log]
-      run N episodes against the configured plant (sim); a summary at the end,
-      with --json one JSON object as the last line of stdout
+  mpcd run <config> [--episodes N] [--seed S] [--realtime] [--json] [--log FILE | --no-log] [--model-dir DIR] [--mqtt URL | --serial PATH]
+      run N episodes against the configured plant (sim, or a robot over mqtt/serial in real time,
+      which --mqtt / --serial point at a broker or port); a summary at the end,
+      with --json one JSON object as the last line of stdout; with model.residual in the
+      config it starts from the newest good model in the store and refits as it runs
   mpcd validate <config>... [--json]
       check config files; every wrong field is named with what was expected
-  mpcd bench [--json] [--iterations N] [--warmup N] [--only W0]
+${SIM_ROBOT_USAGE}  mpcd bench [--json] [--iterations N] [--warmup N] [--only W0]
       planning time per iteration on fixed workloads
+${TRAIN_USAGE}${MODEL_USAGE}  mpcd plot <summary.json>... --out FILE.png [--label NAME]... [--title T] [--metric cost|success] [--font FILE.ttf]
+      the learning curve (cost or success rate per episode) of runs saved with \`mpcd run ... --json > FILE\`
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -31,6 +39,9 @@ async function main(argv: string[]): Promise<number> {
           json: { type: 'boolean', default: false },
           log: { type: 'string' },
           'no-log': { type: 'boolean', default: false },
+          'model-dir': { type: 'string' },
+          mqtt: { type: 'string' },
+          serial: { type: 'string' },
         },
       });
       const config = positionals[0];
@@ -43,12 +54,64 @@ async function main(argv: string[]): Promise<number> {
         json: values.json,
         log: values.log,
         noLog: values['no-log'],
+        modelDir: values['model-dir'],
+        mqttUrl: values.mqtt,
+        serialPath: values.serial,
       });
     }
+    case 'sim-robot': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          mqtt: { type: 'string' },
+          serial: { type: 'string' },
+          fault: { type: 'string', multiple: true, default: [] },
+          record: { type: 'string' },
+          seed: { type: 'string' },
+          duration: { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+      });
+      const config = positionals[0];
+      if (config === undefined || positionals.length > 1) throw usageError('sim-robot takes exactly one config file');
+      const duration = values.duration === undefined ? undefined : Number(values.duration);
+      if (duration !== undefined && !(duration > 0)) throw usageError(`--duration expects a positive number of seconds, found "${values.duration}"`);
+      return simRobotCommand({
+        config,
+        mqttUrl: values.mqtt,
+        serialPath: values.serial,
+        faults: values.fault,
+        record: values.record,
+        seed: values.seed === undefined ? undefined : nonNegativeInt(values.seed, '--seed'),
+        duration,
+        json: values.json,
+      });
+    }
+    case 'train':
+      return trainMain(rest);
+    case 'model':
+      return modelMain(rest);
     case 'validate': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
       if (positionals.length === 0) throw usageError('validate takes one or more config files');
       return validateCommand(positionals, values.json);
+    }
+    case 'plot': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          out: { type: 'string' },
+          label: { type: 'string', multiple: true, default: [] },
+          title: { type: 'string' },
+          metric: { type: 'string', default: 'cost' },
+          font: { type: 'string' },
+        },
+      });
+      if (values.out === undefined) throw usageError('plot needs --out FILE.png');
+      if (values.metric !== 'cost' && values.metric !== 'success') throw usageError(`--metric expects cost or success, found "${values.metric}"`);
+      return plotCommand({ summaries: positionals, out: values.out, labels: values.label, title: values.title, metric: values.metric, font: values.font });
     }
     case 'bench': {
       const { values } = parseArgs({

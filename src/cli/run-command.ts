@@ -15,9 +15,15 @@ export interface RunArgs {
   log: string | undefined; // path, or undefined for the config's default
   noLog: boolean;
   modelDir: string | undefined;
+  /** --mqtt URL / --serial PATH: the robot is there (plant.kind mqtt / serial). */
+  mqttUrl?: string | undefined;
+  serialPath?: string | undefined;
 }
 
-/** `mpcd run`: N episodes in simulation; a human summary, or one JSON object as the last line. */
+/**
+ * `mpcd run`: N episodes against the configured plant (simulation, or a robot over MQTT or
+ * serial, in real time); a human summary, or one JSON object as the last line.
+ */
 export async function runCommand(args: RunArgs): Promise<number> {
   const loaded = loadConfig(args.config);
   const c = loaded.config;
@@ -27,6 +33,8 @@ export async function runCommand(args: RunArgs): Promise<number> {
     realtime: args.realtime,
     ...(logPath !== undefined ? { logPath } : {}),
     ...(args.modelDir !== undefined ? { modelDir: args.modelDir } : {}),
+    ...(args.mqttUrl !== undefined ? { mqttUrl: args.mqttUrl } : {}),
+    ...(args.serialPath !== undefined ? { serialPath: args.serialPath } : {}),
   });
   const log = createLogger();
   log.info(
@@ -34,7 +42,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
       config: loaded.path,
       robot: c.model.robot,
       planner: { kind: c.planner.kind, samples: c.planner.samples, horizon: c.planner.horizon, iterations: c.planner.iterations },
-      plant: { kind: c.plant.kind, mjcf: c.plant.mjcf, mode: args.realtime ? 'real time' : 'lock-step virtual time' },
+      plant: session.plantInfo,
       period_s: c.control.period,
       seed: args.seed ?? c.seed,
       episodes: args.episodes,
@@ -85,6 +93,8 @@ export async function runCommand(args: RunArgs): Promise<number> {
     },
     overruns: results.reduce((s, r) => s + r.overruns, 0),
     safety: session.safety.counts,
+    // A robot over a wire: frames dropped on the way in (by reason), link downs and ups; null in simulation.
+    link: session.link?.counts ?? null,
     model:
       learning === undefined
         ? null
@@ -117,6 +127,9 @@ export async function runCommand(args: RunArgs): Promise<number> {
         : [
             `residual model: v${learning.startVersion} at start, v${learning.version} at the end (${learning.backend} backend, store ${learning.store.dir}); ${learning.refits.length} refits, ${learning.refits.filter((r) => r.accepted).length} swapped in`,
           ]),
+      ...(summary.link === null
+        ? []
+        : [`link: ${summary.link.frames_dropped_total} frames dropped, ${summary.link.link_downs} link downs, ${summary.link.link_ups} link ups`]),
       `memory: peak RSS ${summary.memory.peak_rss_mb} MB`,
       `transition log: ${summary.log ?? 'off'}`,
     ];

@@ -29,13 +29,17 @@ export function checkNames(config: Config): string[] {
   keys(config.safety.safe_action, actions, 'safety.safe_action', 'action', false);
   keys(config.safety.rate_limit, actions, 'safety.rate_limit', 'action', false);
 
-  const plantStates = config.plant.state.map((s) => s.name);
-  if (plantStates.join(',') !== states.join(',')) {
-    errors.push(`plant.state: names ${plantStates.join(', ') || '(none)'} must be the model's states in order: ${states.join(', ')}`);
-  }
-  const plantActions = config.plant.actions.map((a) => a.name);
-  if (plantActions.join(',') !== actions.join(',')) {
-    errors.push(`plant.actions: names ${plantActions.join(', ') || '(none)'} must be the model's actions in order: ${actions.join(', ')}`);
+  // MuJoCo mappings (a sim plant, the virtual robot) list the model's states and actions in order; mqtt/serial plants check their channels when they open.
+  for (const [path, mapping] of [['plant', config.plant.kind === 'sim' ? config.plant : undefined], ['virtual_robot', config.virtual_robot]] as const) {
+    if (mapping === undefined) continue;
+    const plantStates = mapping.state.map((s) => s.name);
+    if (plantStates.join(',') !== states.join(',')) {
+      errors.push(`${path}.state: names ${plantStates.join(', ') || '(none)'} must be the model's states in order: ${states.join(', ')}`);
+    }
+    const plantActions = mapping.actions.map((a) => a.name);
+    if (plantActions.join(',') !== actions.join(',')) {
+      errors.push(`${path}.actions: names ${plantActions.join(', ') || '(none)'} must be the model's actions in order: ${actions.join(', ')}`);
+    }
   }
 
   for (const p of Object.keys(config.task.params)) {

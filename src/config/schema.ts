@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { cartpoleParams } from '../models/analytic/cartpole.js';
 import { pendulumParams } from '../models/analytic/pendulum.js';
 import { learningSchema, residualSchema } from './learning-schema.js';
+import { mqttPlantSchema } from './mqtt-plant-schema.js';
+import { serialPlantSchema } from './serial-plant-schema.js';
+import { virtualRobotSchema } from './virtual-robot-schema.js';
 import { safetySchema } from './safety-schema.js';
 
 export { safetySchema };
@@ -104,7 +107,7 @@ export const simPlantSchema = z
   })
   .strict();
 
-export const plantSchema = z.discriminatedUnion('kind', [simPlantSchema]);
+export const plantSchema = z.discriminatedUnion('kind', [simPlantSchema, mqttPlantSchema, serialPlantSchema]);
 
 export const scenarioSchema = z
   .object({
@@ -127,6 +130,7 @@ export const configSchema = z
     planner: plannerSchema,
     task: taskSchema,
     plant: plantSchema,
+    virtual_robot: virtualRobotSchema.optional().describe('the MuJoCo robot `mpcd sim-robot` runs behind an mqtt or serial plant'),
     scenario: scenarioSchema.default(scenarioSchema.parse({})),
     safety: safetySchema.default(safetySchema.parse({})),
     learning: learningSchema.default(learningSchema.parse({})),

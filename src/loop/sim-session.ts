@@ -1,8 +1,8 @@
-import { resolve } from 'node:path';
-import { lastValueFrom, tap } from 'rxjs';
-import { MujocoPlant } from '../../sim/mujoco-plant.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { filter, firstValueFrom, lastValueFrom, scan, tap, timeout } from 'rxjs';
+import type { MujocoPlant } from '../../sim/mujoco-plant.js';
 import type { LoadedConfig } from '../config/load-config.js';
-import { MpcdError } from '../core/errors.js';
+import type { PlantPort } from '../io/plant.js';
 import { Rng } from '../core/rng.js';
 import { buildTaskCost, expressionScope } from '../costs/build-task-cost.js';
 import { compileCondition } from '../costs/expression-compiler.js';
@@ -22,6 +22,9 @@ import { createLogger } from '../telemetry/logger.js';
 import { MonotonicScheduler, virtualScheduler } from './clock.js';
 import { controlLoop, plannerStage, type ControlStep } from './control-loop.js';
 import { sampleInitialState } from './initial-state.js';
+import { FreshReadings } from './fresh-readings.js';
+import { LinkStats } from './link-stats.js';
+import { openPlant, type PlantOverrides } from './open-plant.js';
 import { TransitionRecorder } from './transition-recorder.js';
 
 export interface EpisodeResult {
@@ -38,9 +41,9 @@ export interface EpisodeResult {
   rss_mb: number;
 }
 
-export interface SimSessionOptions {
+export interface SimSessionOptions extends PlantOverrides {
   seed?: number;
-  /** Real time on the monotonic clock with a free-running plant; otherwise lock-step virtual time. */
+  /** Real time on the monotonic clock with a free-running plant; otherwise lock-step virtual time. A robot over a wire always runs in real time. */
   realtime?: boolean;
   /** MCAP file for the transition log; undefined = no log. */
   logPath?: string;
@@ -48,10 +51,22 @@ export interface SimSessionOptions {
   modelDir?: string;
 }
 
+/** After arming a robot over a wire: how long its readings from before its reset may still be in flight. */
+const WIRE_SETTLE_PERIODS = 5;
+const WIRE_SETTLE_MIN_MS = 100;
+/** How long an episode waits for every channel to report after arming before it starts regardless (it then starts stale, and safe). */
+const WIRE_FIRST_READING_MS = 10_000;
+
 /**
- * A simulation session: the configured planner, cost and safety filter driving the MuJoCo plant
- * through the control pipeline, one episode at a time. Everything is allocated once here and
- * reused by every episode, so memory holds still over long runs.
+ * A control session: the configured planner, cost and safety filter driving the plant through
+ * the control pipeline, one episode at a time. Everything is allocated once here and reused by
+ * every episode, so memory holds still over long runs.
+ *
+ * The plant is the in-process MuJoCo plant (reset by the session at each episode, lock-step
+ * virtual time or real time), or a robot over MQTT or serial, in real time. A robot over a wire
+ * cannot be reset from here: an episode there is disarm -> arm -> run -> disarm, and the robot
+ * (the virtual robot does) starts its episode on the arm. The session waits a few periods after
+ * arming so that readings from before the robot's reset do not start the episode.
  */
 export class SimSession {
   readonly latency = new LatencyStats();
@@ -59,6 +74,11 @@ export class SimSession {
   readonly latencyDuringRefit = new LatencyStats();
   readonly latencyNoRefit = new LatencyStats();
   private transitions = 0;
+  /** The plant's kind and where it is, for the start-up log line. */
+  plantInfo: Record<string, unknown> = {};
+  /** What the control loop reads: the plant, or for a wire plant only its readings that advance (FreshReadings). */
+  private loopPlant!: PlantPort;
+  private wireT0: number | undefined; // robot stamp of the run's first reading (wire plants), s
   private readonly success: { test(s: ArrayLike<number>, a: ArrayLike<number>): boolean };
   private readonly initRng: Rng;
   private readonly periodMs: number;
@@ -67,7 +87,9 @@ export class SimSession {
 
   private constructor(
     readonly loaded: LoadedConfig,
-    readonly plant: MujocoPlant,
+    readonly plant: PlantPort,
+    /** Set for the in-process MuJoCo plant, which the session resets at each episode. */
+    private readonly sim: MujocoPlant | undefined,
     readonly planner: Planner,
     readonly cost: TaskCost,
     private readonly filter: ActionFilter,
@@ -77,6 +99,8 @@ export class SimSession {
     rng: Rng,
     readonly safety: SafetySupervisor,
     readonly learning: ResidualLearning | undefined,
+    /** What a wire plant's link did; undefined for the in-process sim. */
+    readonly link: LinkStats | undefined,
   ) {
     const c = loaded.config;
     this.initRng = rng;
@@ -88,22 +112,25 @@ export class SimSession {
 
   static async create(loaded: LoadedConfig, opts: SimSessionOptions = {}): Promise<SimSession> {
     const c = loaded.config;
-    if (c.plant.kind !== 'sim') throw new MpcdError('PLANT_KIND', `${loaded.path}: plant.kind ${String(c.plant.kind)} cannot run episodes; use plant.kind: sim`);
     const rng = new Rng(opts.seed ?? c.seed);
     const logger = createLogger();
     const model = buildModel(c, c.planner.samples);
     const learning = model instanceof HybridModel ? await ResidualLearning.start(c, model, resolveModelDir(c, opts.modelDir), logger) : undefined;
     const cost = buildTaskCost(c, model);
     const planner = buildPlanner(c, model, cost, rng.fork());
-    const realtime = opts.realtime === true;
-    const plant = await MujocoPlant.create({
-      mjcfPath: resolve(loaded.dir, c.plant.mjcf),
-      state: c.plant.state,
-      actions: c.plant.actions,
-      controlPeriod: c.control.period,
-      mode: realtime ? 'free_running' : 'lockstep',
-      scheduler: new MonotonicScheduler(),
+    const { plant, sim, description } = await openPlant(loaded, {
+      stateNames: model.stateNames,
+      actionNames: model.actionNames,
+      realtime: opts.realtime === true,
+      ...(opts.mqttUrl !== undefined ? { mqttUrl: opts.mqttUrl } : {}),
+      ...(opts.serialPath !== undefined ? { serialPath: opts.serialPath } : {}),
+    }).catch(async (err: unknown) => {
+      await learning?.close(); // its worker thread would keep the process alive
+      throw err;
     });
+    const realtime = sim === undefined || opts.realtime === true;
+    const fresh = sim === undefined ? new FreshReadings(plant) : undefined;
+    const link = fresh !== undefined ? new LinkStats(plant, () => fresh.repeated) : undefined;
     const filter = new ActionFilter(
       actionBounds(c, model.actionNames),
       perAction(c.safety.safe_action, model.actionNames, 0),
@@ -121,7 +148,10 @@ export class SimSession {
           });
     const safety = SafetySupervisor.fromConfig(c, plant, model.actionNames, logger);
     warmUp(planner, sampleInitialState(c.scenario.initial_state, model.stateNames, rng.fork()));
-    return new SimSession(loaded, plant, planner, cost, filter, model, log, realtime, rng.fork(), safety, learning);
+    const session = new SimSession(loaded, plant, sim, planner, cost, filter, model, log, realtime, rng.fork(), safety, learning, link);
+    session.loopPlant = fresh?.port ?? plant;
+    session.plantInfo = description;
+    return session;
   }
 
   get logPath(): string | undefined {
@@ -132,6 +162,7 @@ export class SimSession {
   async runEpisode(episode: number, onStep?: (step: ControlStep) => void): Promise<EpisodeResult> {
     const c = this.loaded.config;
     const x0 = sampleInitialState(c.scenario.initial_state, this.model.stateNames, this.initRng);
+    if (this.sim === undefined) await this.armWireRobot();
     this.planner.reset();
     this.filter.reset();
     const recorder = new TransitionRecorder(
@@ -141,7 +172,8 @@ export class SimSession {
         this.learning?.onTransition(tr);
       },
       episode,
-      episode * c.scenario.episode_seconds,
+      // Sim: each episode's plant time starts at 0. Wire: the robot's clock runs on; t counts from the run's first reading.
+      this.sim !== undefined ? episode * c.scenario.episode_seconds : -(this.wireT0 ?? 0),
       () => this.learning?.version ?? 0,
     );
     let held = true;
@@ -150,7 +182,7 @@ export class SimSession {
     let lastAction: Float32Array = new Float32Array(this.planner.actionDim);
     const scheduler = this.realtime ? new MonotonicScheduler() : virtualScheduler();
     const steps$ = controlLoop({
-      plant: this.plant,
+      plant: this.loopPlant,
       stateDim: this.model.stateNames.length,
       periodMs: this.periodMs,
       scheduler,
@@ -175,10 +207,15 @@ export class SimSession {
       }),
     );
     const done = lastValueFrom(steps$, { defaultValue: undefined });
-    this.plant.reset(x0);
+    this.sim?.reset(x0);
     // Virtual time runs the whole episode inside flush(); real time runs on timers.
     if (!(scheduler instanceof MonotonicScheduler)) scheduler.flush();
-    await done;
+    try {
+      await done;
+    } finally {
+      // The episode's end for a robot over a wire; the next arm starts the next one.
+      if (this.sim === undefined) this.safety.disarm();
+    }
     this.transitions += recorder.count;
     return {
       episode,
@@ -193,7 +230,32 @@ export class SimSession {
     };
   }
 
+  /**
+   * Arms the robot for an episode, waits out readings from before its reset, then until every
+   * channel has reported (or WIRE_FIRST_READING_MS, after which the loop starts stale and safe).
+   */
+  private async armWireRobot(): Promise<void> {
+    const settleMs = Math.max(WIRE_SETTLE_MIN_MS, WIRE_SETTLE_PERIODS * this.periodMs);
+    this.safety.arm();
+    await sleep(settleMs);
+    const names = this.plant.channels.map((ch) => ch.name);
+    const firstStamp = await firstValueFrom(
+      this.plant.observations$.pipe(
+        scan((acc, o) => ({ seen: acc.seen.add(o.channel), stamp: Math.min(acc.stamp, o.stamp) }), { seen: new Set<string>(), stamp: Infinity }),
+        filter((acc) => names.every((n) => acc.seen.has(n))),
+        timeout({ first: WIRE_FIRST_READING_MS }),
+      ),
+      { defaultValue: undefined },
+    ).catch(() => undefined);
+    if (firstStamp === undefined) {
+      createLogger().warn({ channels: names, waited_ms: WIRE_FIRST_READING_MS }, 'no reading from every channel after arming; the episode starts and stays safe until they arrive');
+    } else {
+      this.wireT0 ??= firstStamp.stamp;
+    }
+  }
+
   async close(): Promise<void> {
+    this.link?.close();
     this.safety.close();
     await this.learning?.close();
     await this.plant.close();
