@@ -12,6 +12,7 @@ export const UNTRAINABLE_FLAGS = TransitionFlags.stale_state | TransitionFlags.t
 export class ReplayBuffer {
   readonly rowSize: number;
   private readonly rows: Float32Array; // [capacity, nx + nu + nx]
+  private readonly scratch: Float32Array; // [nx + nu + nx], one incoming row
   private head = 0; // next row to write
   private filled = 0;
   /** Transitions ever accepted (including overwritten ones). */
@@ -26,6 +27,7 @@ export class ReplayBuffer {
   ) {
     this.rowSize = 2 * stateDim + actionDim;
     this.rows = new Float32Array(capacity * this.rowSize);
+    this.scratch = new Float32Array(this.rowSize);
   }
 
   get size(): number {
@@ -38,15 +40,17 @@ export class ReplayBuffer {
       this.skipped++;
       return false;
     }
-    const o = this.head * this.rowSize;
-    for (let i = 0; i < nx; i++) this.rows[o + i] = tr.state[i]!;
-    for (let j = 0; j < nu; j++) this.rows[o + nx + j] = tr.action[j]!;
-    for (let i = 0; i < nx; i++) this.rows[o + nx + nu + i] = tr.next_state[i]!;
+    // Checked in a scratch row: when full, the slot at head still holds the oldest row.
+    const row = this.scratch;
+    for (let i = 0; i < nx; i++) row[i] = tr.state[i]!;
+    for (let j = 0; j < nu; j++) row[nx + j] = tr.action[j]!;
+    for (let i = 0; i < nx; i++) row[nx + nu + i] = tr.next_state[i]!;
     for (let i = 0; i < this.rowSize; i++)
-      if (!Number.isFinite(this.rows[o + i]!)) {
+      if (!Number.isFinite(row[i]!)) {
         this.skipped++;
         return false;
       }
+    this.rows.set(row, this.head * this.rowSize);
     this.head = (this.head + 1) % this.capacity;
     this.filled = Math.min(this.filled + 1, this.capacity);
     this.total++;
