@@ -8,6 +8,7 @@ import { requireResidualSpec } from '../learning/residual-spec-for-config.js';
 import { findTransitionLogs, readLogsIntoBuffer } from '../learning/transition-log-source.js';
 import { buildModel } from '../models/build-model.js';
 import { trainEnsemble } from '../models/residual/ensemble-trainer.js';
+import { fitTerminalValue } from '../learning/terminal-value.js';
 import { ResidualPredictor } from '../models/residual/residual-predictor.js';
 import { selectTfBackend } from '../models/residual/tf-backend.js';
 import { createLogger } from '../telemetry/logger.js';
@@ -92,12 +93,13 @@ export async function trainCommand(args: TrainArgs, write: Write = stdout): Prom
   const previousScore = previous !== undefined ? scoreOn(analytic, previous.snapshot, heldOut, holdout, dt) : predictionScore(analytic, undefined, heldOut, holdout, dt);
   const accepted = Number.isFinite(score) && score < previousScore;
 
+  const value = accepted && c.learning.value.enabled ? fitTerminalValue(c, snapshot, trainRows, nTrain, c.seed, log) : undefined;
   const saved = store.save(snapshot, {
     accepted,
     data: { transitions: n, t_from: ingest.tFrom ?? null, t_to: ingest.tTo ?? null, sources: ingest.files },
     validation: { score, previous_score: previousScore, previous_version: previous?.version ?? 0, holdout },
     training: { epochs: report.epochs, seconds: report.seconds, stopped_by: report.stoppedBy, member_validation_mse: report.memberValidationMse, backend },
-  });
+  }, value);
 
   const summary = {
     version: saved.version,

@@ -15,6 +15,25 @@ export const residualSchema = z
   .strict()
   .refine((r) => r.elites <= r.members, { message: 'elites must be <= members', path: ['elites'] });
 
+/**
+ * `learning.value`: an MBPO-style terminal value fitted on imagined rollouts of the learned
+ * model, branched from logged states, after each accepted refit.
+ */
+export const valueSchema = z
+  .object({
+    enabled: z.boolean().default(false).describe('fit a terminal value after each accepted refit and store it with the version'),
+    weight: z.number().min(0).default(1).describe("the planner's terminal cost is weight * V(s_H); 0 = fit and store, do not plan with it"),
+    starts: z.number().int().min(16).default(1024).describe('logged states branched from per round'),
+    sequences: z.number().int().min(1).default(32).describe('imagined action sequences per start'),
+    steps: z.number().int().min(1).default(15).describe('steps per imagined rollout'),
+    rounds: z.number().int().min(1).default(6).describe('rounds of fitted value iteration'),
+    discount: z.number().gt(0).max(1).default(0.99).describe('per control period'),
+    smoothing: z.number().min(0).lt(1).default(0.7).describe('AR(1) smoothing of the imagined actions'),
+    hidden: z.array(z.number().int().min(1).max(4096)).min(1).max(8).default([64, 64]),
+    max_epochs: z.number().int().min(1).default(60),
+  })
+  .strict();
+
 /** `learning`: refits of the residual while the robot runs, and the model store. */
 export const learningSchema = z
   .object({
@@ -33,8 +52,10 @@ export const learningSchema = z
     patience: z.number().int().min(1).default(6),
     validation_fraction: z.number().gt(0).lt(1).default(0.1),
     max_seconds: z.number().positive().default(90).describe('wall-clock cap of one refit'),
+    value: valueSchema.default(valueSchema.parse({})),
   })
   .strict();
 
 export type ResidualConfig = z.infer<typeof residualSchema>;
 export type LearningConfig = z.infer<typeof learningSchema>;
+export type ValueConfig = z.infer<typeof valueSchema>;

@@ -54,6 +54,17 @@ export const modelMetaSchema = z
         holdout: count.describe('held-out transitions (the most recent ones)'),
       })
       .strict(),
+    value: z
+      .object({
+        file: z.string().regex(/^[\w.-]+$/, 'a plain file name inside the version folder'),
+        bytes: count,
+        sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits'),
+        layer_widths: z.array(z.number().int().min(1)).min(2).describe('[features, ...hidden, 1]'),
+        discount: z.number().gt(0).max(1),
+      })
+      .strict()
+      .optional()
+      .describe('the terminal value fitted on imagined rollouts of this version, if any'),
     training: z
       .object({
         epochs: count,

@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import { MpcdError } from '../core/errors.js';
 import { snapshotArrays, type EnsembleLayer, type EnsembleSnapshot } from '../models/residual/ensemble-snapshot.js';
 import { layerWidths, sameSpec, type ResidualSpec } from '../models/residual/residual-spec.js';
+import { valueArrays, valueLayerWidths, type ValueSnapshot } from '../models/value/value-snapshot.js';
 import {
   MODEL_FORMAT,
   MODEL_FORMAT_VERSION,
@@ -21,6 +22,7 @@ export type { ModelMeta, ModelSaveInfo } from './model-meta.js';
 
 const META_FILE = 'model.json';
 const WEIGHTS_FILE = 'weights.bin';
+const VALUE_FILE = 'value.bin';
 const PIN_FILE = 'pinned.json';
 const VERSION_DIR = /^v(\d{6,})$/;
 const TEMP_PREFIX = '.tmp-';
@@ -43,6 +45,8 @@ export interface StoredVersion {
 export interface LoadedModel {
   readonly snapshot: EnsembleSnapshot;
   readonly meta: ModelMeta;
+  /** The terminal value stored with this version, if one was fitted. */
+  readonly value?: ValueSnapshot | undefined;
   readonly version: number;
 }
 
@@ -85,15 +89,17 @@ export class ModelStore {
   }
 
   /** Writes a new version (highest existing + 1) and returns it. Throws MODEL_WRITE when the disk refuses. */
-  save(snapshot: EnsembleSnapshot, info: ModelSaveInfo): { version: number; dir: string } {
+  save(snapshot: EnsembleSnapshot, info: ModelSaveInfo, value?: ValueSnapshot): { version: number; dir: string } {
     const weights = encodeWeights(snapshot);
     const sha256 = createHash('sha256').update(weights).digest('hex');
+    const valueBytes = value === undefined ? undefined : encodeFloat32(valueArrays(value));
     try {
       mkdirSync(this.dir, { recursive: true });
       const temp = join(this.dir, `${TEMP_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`);
       mkdirSync(temp);
       try {
         writeFileSynced(join(temp, WEIGHTS_FILE), weights);
+        if (valueBytes !== undefined) writeFileSynced(join(temp, VALUE_FILE), valueBytes);
         // Another writer may take a number between our scan and our rename: rename refuses an
         // existing non-empty folder, so take the next number and try again.
         for (let attempt = 0; ; attempt++) {
@@ -109,6 +115,17 @@ export class ModelStore {
             shapes: { layer_widths: layerWidths(snapshot.spec) },
             weights: { file: WEIGHTS_FILE, bytes: weights.length, sha256 },
             data: info.data,
+            ...(value !== undefined && valueBytes !== undefined
+              ? {
+                  value: {
+                    file: VALUE_FILE,
+                    bytes: valueBytes.length,
+                    sha256: createHash('sha256').update(valueBytes).digest('hex'),
+                    layer_widths: valueLayerWidths(value),
+                    discount: value.discount,
+                  },
+                }
+              : {}),
             validation: {
               ...info.validation,
               score: finiteOrNull(info.validation.score ?? NaN),
@@ -162,7 +179,7 @@ export class ModelStore {
    * MODEL_CORRUPT (bad JSON, missing field, truncated or corrupt weights) or MODEL_MISMATCH (the
    * version was trained for another robot or network than `expectedSpec`).
    */
-  load(version: number, expectedSpec?: ResidualSpec): { snapshot: EnsembleSnapshot; meta: ModelMeta } {
+  load(version: number, expectedSpec?: ResidualSpec): { snapshot: EnsembleSnapshot; meta: ModelMeta; value?: ValueSnapshot | undefined } {
     const meta = this.readMeta(version);
     const metaPath = join(this.dir, versionName(version), META_FILE);
     const spec = specFromMeta(meta.spec);
@@ -186,7 +203,35 @@ export class ModelStore {
     if (sha256 !== meta.weights.sha256) throw new ModelFileError('MODEL_CORRUPT', weightsPath, `corrupt: its sha256 ${sha256.slice(0, 12)}… differs from the ${meta.weights.sha256.slice(0, 12)}… written`);
     const snapshot = decodeWeights(spec, meta.elites, bytes);
     if (!snapshotArrays(snapshot).every((a) => a.every(Number.isFinite))) throw new ModelFileError('MODEL_CORRUPT', weightsPath, 'holds non-finite weights (training diverged)');
-    return { snapshot, meta };
+    return { snapshot, meta, value: this.loadValue(version, meta, spec) };
+  }
+
+  /** The version's terminal value, checked like the weights; a damaged one fails the whole version. */
+  private loadValue(version: number, meta: ModelMeta, spec: ResidualSpec): ValueSnapshot | undefined {
+    const v = meta.value;
+    if (v === undefined) return undefined;
+    const path = join(this.dir, versionName(version), v.file);
+    const bytes = readOrThrow(path);
+    const widths = v.layer_widths;
+    const lengths = [widths[0]!, widths[0]!, 1, 1, ...widths.slice(1).flatMap((out, l) => [widths[l]! * out, out])];
+    const expected = 4 * lengths.reduce((a, b) => a + b, 0);
+    if (bytes.length !== expected || v.bytes !== expected) throw new ModelFileError('MODEL_CORRUPT', path, `${bytes.length} bytes where ${expected} were written (truncated or wrong shape)`);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    if (sha256 !== v.sha256) throw new ModelFileError('MODEL_CORRUPT', path, `corrupt: its sha256 ${sha256.slice(0, 12)}… differs from the ${v.sha256.slice(0, 12)}… written`);
+    const arrays = decodeFloat32(bytes, lengths);
+    if (!arrays.every((a) => a.every(Number.isFinite))) throw new ModelFileError('MODEL_CORRUPT', path, 'holds non-finite weights');
+    const [mean, std, tMean, tStd, ...layerArrays] = arrays as [Float32Array, Float32Array, Float32Array, Float32Array, ...Float32Array[]];
+    const layers: EnsembleLayer[] = [];
+    for (let i = 0; i < layerArrays.length; i += 2) layers.push({ weights: layerArrays[i]!, bias: layerArrays[i + 1]! });
+    return {
+      stateNames: spec.stateNames,
+      angular: spec.angular,
+      hidden: widths.slice(1, -1),
+      discount: v.discount,
+      input: { mean, std },
+      target: { mean: tMean, std: tStd },
+      layers,
+    };
   }
 
   /**
@@ -360,6 +405,23 @@ function decodeWeights(spec: ResidualSpec, elites: readonly number[], bytes: Buf
   const w = layerWidths(spec);
   const layers: EnsembleLayer[] = w.slice(1).map((out, l) => ({ weights: next(spec.members * w[l]! * out), bias: next(spec.members * out) }));
   return { spec, input, target, layers, maxLogVar: next(nx), minLogVar: next(nx), elites: [...elites] };
+}
+
+/** Float32 arrays, concatenated little-endian. */
+function encodeFloat32(arrays: readonly Float32Array[]): Buffer {
+  const out = Buffer.alloc(4 * arrays.reduce((n, a) => n + a.length, 0));
+  let o = 0;
+  for (const a of arrays) for (let i = 0; i < a.length; i++, o += 4) out.writeFloatLE(a[i]!, o);
+  return out;
+}
+
+function decodeFloat32(bytes: Buffer, lengths: readonly number[]): Float32Array[] {
+  let o = 0;
+  return lengths.map((n) => {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++, o += 4) a[i] = bytes.readFloatLE(o);
+    return a;
+  });
 }
 
 function readOrThrow(path: string): Buffer {

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { EnsembleSnapshot } from '../models/residual/ensemble-snapshot.js';
 import type { TrainReport } from '../models/residual/ensemble-trainer.js';
+import type { ValueSnapshot } from '../models/value/value-snapshot.js';
 
 /** Main thread -> refit worker: fit a new residual on these transitions. */
 export interface RefitRequest {
@@ -31,5 +32,7 @@ export type RefitResponse =
       readonly backend: string;
       /** Present when accepted: the residual to swap in. */
       readonly snapshot: EnsembleSnapshot | undefined;
+      /** With learning.value.enabled and accepted: the terminal value fitted on the new model. */
+      readonly value: ValueSnapshot | undefined;
     }
   | { readonly kind: 'error'; readonly id: number; readonly message: string };

@@ -5,6 +5,7 @@ import type { Transition } from '../log/transition-schema.js';
 import type { HybridModel } from '../models/hybrid-model.js';
 import type { EnsembleSnapshot } from '../models/residual/ensemble-snapshot.js';
 import { ResidualPredictor } from '../models/residual/residual-predictor.js';
+import { ValuePredictor } from '../models/value/value-predictor.js';
 import type { RefitRequest, RefitResponse } from './refit-protocol.js';
 import type { ReplayBuffer } from './replay-buffer.js';
 
@@ -31,7 +32,7 @@ export class RefitScheduler {
   private results: MessagePort | undefined;
   private inFlight: number | undefined; // id of the refit running
   private sinceRefit = 0;
-  private lastRefitAt = performance.now();
+  private lastRefitAt: number; // on `now`'s clock: the first time trigger counts from construction
   private nextId = 1;
   private tFrom = Infinity;
   private tTo = -Infinity;
@@ -46,7 +47,9 @@ export class RefitScheduler {
     private readonly storeDir: string,
     private readonly log: Logger,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+  ) {
+    this.lastRefitAt = now();
+  }
 
   /** A refit is running in the worker right now. */
   get refitting(): boolean {
@@ -150,6 +153,8 @@ export class RefitScheduler {
       return;
     }
     this.model.setResidual(new ResidualPredictor(res.snapshot, this.model.maxBatch), res.version);
+    // The old value belongs to the old model: replace it, or drop it when none was fitted.
+    this.model.setValue(res.value === undefined ? undefined : new ValuePredictor(res.value, this.model.maxBatch));
     this.current = { snapshot: res.snapshot, version: res.version };
     this.log.info({ version: res.version, score: res.score, previous: res.previousScore }, 'residual swapped in');
   }

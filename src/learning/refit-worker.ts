@@ -13,6 +13,7 @@ import { createLogger } from '../telemetry/logger.js';
 import { ModelStore } from './model-store.js';
 import type { RefitRequest, RefitResponse } from './refit-protocol.js';
 import { buildResidualDataset, predictionScore } from './residual-dataset.js';
+import { fitTerminalValue } from './terminal-value.js';
 import { requireResidualSpec } from './residual-spec-for-config.js';
 
 const log = createLogger('mpcd-refit');
@@ -63,12 +64,13 @@ async function refit(req: RefitRequest): Promise<RefitResponse> {
     current.dispose();
   }
   const accepted = score < previousScore;
+  const value = accepted && c.learning.value.enabled ? fitTerminalValue(c, snapshot, req.rows, req.n, req.seed, log) : undefined;
   const { version } = new ModelStore(req.storeDir).save(snapshot, {
     accepted,
     data: { transitions: req.span.transitions, t_from: req.span.t_from, t_to: req.span.t_to, sources: ['live'] },
     validation: { score, previous_score: previousScore, previous_version: req.current?.version ?? 0, holdout: req.holdout },
     training: { epochs: report.epochs, seconds: report.seconds, stopped_by: report.stoppedBy, member_validation_mse: report.memberValidationMse, backend },
-  });
+  }, value);
   log.info({ version, accepted, score, previousScore, epochs: report.epochs, seconds: report.seconds, rows: nTrain }, 'refit done');
-  return { kind: 'result', id: req.id, version, accepted, score, previousScore, report, backend, snapshot: accepted ? snapshot : undefined };
+  return { kind: 'result', id: req.id, version, accepted, score, previousScore, report, backend, snapshot: accepted ? snapshot : undefined, value };
 }

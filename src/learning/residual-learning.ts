@@ -4,6 +4,7 @@ import type { Transition } from '../log/transition-schema.js';
 import type { HybridModel } from '../models/hybrid-model.js';
 import { ResidualPredictor } from '../models/residual/residual-predictor.js';
 import { selectTfBackend, type TfBackendName } from '../models/residual/tf-backend.js';
+import { ValuePredictor } from '../models/value/value-predictor.js';
 import { ModelStore } from './model-store.js';
 import { RefitScheduler, type RefitRecord } from './refit-scheduler.js';
 import { ReplayBuffer } from './replay-buffer.js';
@@ -32,7 +33,8 @@ export class ResidualLearning {
     const loaded = store.loadPreferred(spec, log);
     if (loaded !== undefined) {
       model.setResidual(new ResidualPredictor(loaded.snapshot, model.maxBatch), loaded.version);
-      log.info({ version: loaded.version, dir: store.dir }, 'residual model loaded');
+      if (loaded.value !== undefined) model.setValue(new ValuePredictor(loaded.value, model.maxBatch));
+      log.info({ version: loaded.version, dir: store.dir, terminal_value: loaded.value !== undefined }, 'residual model loaded');
     }
     let scheduler: RefitScheduler | undefined;
     if (config.learning.enabled) {

@@ -1,5 +1,6 @@
 import type { DynamicsModel } from './dynamics.js';
 import type { ResidualPredictor } from './residual/residual-predictor.js';
+import type { ValuePredictor } from './value/value-predictor.js';
 
 /**
  * The planner's model: s' = f_analytic(s, a) + residual(s, a). Without a residual (none trained
@@ -33,6 +34,19 @@ export class HybridModel implements DynamicsModel {
 
   get residual(): ResidualPredictor | undefined {
     return this.predictor;
+  }
+
+  /** The terminal value fitted on this model's imagined rollouts, if any (ValueTerminalCost reads it). */
+  get value(): ValuePredictor | undefined {
+    return this.valuePredictor;
+  }
+  private valuePredictor: ValuePredictor | undefined;
+
+  /** Installs a terminal value (or none) and frees the old one's tensors. */
+  setValue(value: ValuePredictor | undefined): void {
+    const old = this.valuePredictor;
+    this.valuePredictor = value;
+    if (old !== undefined && old !== value) old.dispose();
   }
 
   /** Installs a new residual (or none) and frees the old one's tensors. */

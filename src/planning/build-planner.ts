@@ -2,7 +2,9 @@ import type { Config } from '../config/schema.js';
 import type { Rng } from '../core/rng.js';
 import type { TaskCost } from '../costs/task-cost.js';
 import type { DynamicsModel } from '../models/dynamics.js';
+import type { CostTerm } from '../costs/cost-term.js';
 import { UncertaintyPenalty } from '../costs/uncertainty-penalty.js';
+import { ValueTerminalCost } from '../costs/value-terminal-cost.js';
 import { HybridModel } from '../models/hybrid-model.js';
 import { Icem } from './icem.js';
 import { Mppi } from './mppi.js';
@@ -28,7 +30,12 @@ export function buildPlanner(config: Config, model: DynamicsModel, cost: TaskCos
   const nu = model.actionNames.length;
   const actions = new Float32Array(p.horizon * p.samples * nu); // [H, K, nu]
   const weight = config.model.residual?.uncertainty_weight ?? 0;
-  const penalties = model instanceof HybridModel && weight > 0 ? [new UncertaintyPenalty(model, weight)] : [];
+  const penalties: CostTerm[] = [];
+  if (model instanceof HybridModel) {
+    if (weight > 0) penalties.push(new UncertaintyPenalty(model, weight));
+    const value = config.learning.value;
+    if (value.enabled && value.weight > 0) penalties.push(new ValueTerminalCost(model, value.weight));
+  }
   const engine = new RolloutEngine(model, cost, p.samples, p.horizon, config.control.period, actions, penalties);
   const bounds = actionBounds(config, model.actionNames);
   if (p.kind === 'mppi') {

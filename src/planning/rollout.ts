@@ -25,7 +25,7 @@ export class RolloutEngine {
     readonly horizon: number,
     readonly dt: number,
     readonly actions: Float32Array,
-    /** Planning-only running costs (e.g. model uncertainty), added after the task's. */
+    /** Planning-only costs (model uncertainty, a learned terminal value), added after the task's. */
     private readonly penalties: readonly CostTerm[] = [],
   ) {
     this.stateDim = model.stateNames.length;
@@ -54,6 +54,7 @@ export class RolloutEngine {
       this.next = swap;
     }
     this.cost.addTerminal(this.cur, a, count, costs);
+    for (const p of this.penalties) p.addTerminal(this.cur, a, count, costs);
     // A diverged rollout must lose, not poison the weights.
     for (let k = 0; k < count; k++) if (!Number.isFinite(costs[k]!)) costs[k] = 3.4e38;
   }
