@@ -1,13 +1,10 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { MpcdError } from '../core/errors.js';
-import { benchCommand } from './bench-command.js';
-import { MODEL_USAGE, modelMain } from './model-command.js';
-import { TRAIN_USAGE, trainMain } from './train-command.js';
-import { plotCommand } from './plot-command.js';
-import { runCommand } from './run-command.js';
-import { SIM_ROBOT_USAGE, simRobotCommand } from './sim-robot-command.js';
-import { validateCommand } from './validate-command.js';
+import { MODEL_USAGE, SIM_ROBOT_USAGE, TRAIN_USAGE } from './usage.js';
+
+// Each command's code (tfjs, MuJoCo, transports) is loaded only when that command runs, so
+// `mpcd help` and small commands start fast.
 
 const USAGE = `mpcd: model-predictive-control daemon
 
@@ -46,6 +43,7 @@ async function main(argv: string[]): Promise<number> {
       });
       const config = positionals[0];
       if (config === undefined || positionals.length > 1) throw usageError('run takes exactly one config file');
+      const { runCommand } = await import('./run-command.js');
       return runCommand({
         config,
         episodes: positiveInt(values.episodes, '--episodes'),
@@ -77,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
       if (config === undefined || positionals.length > 1) throw usageError('sim-robot takes exactly one config file');
       const duration = values.duration === undefined ? undefined : Number(values.duration);
       if (duration !== undefined && !(duration > 0)) throw usageError(`--duration expects a positive number of seconds, found "${values.duration}"`);
+      const { simRobotCommand } = await import('./sim-robot-command.js');
       return simRobotCommand({
         config,
         mqttUrl: values.mqtt,
@@ -89,13 +88,13 @@ async function main(argv: string[]): Promise<number> {
       });
     }
     case 'train':
-      return trainMain(rest);
+      return (await import('./train-command.js')).trainMain(rest);
     case 'model':
-      return modelMain(rest);
+      return (await import('./model-command.js')).modelMain(rest);
     case 'validate': {
       const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
       if (positionals.length === 0) throw usageError('validate takes one or more config files');
-      return validateCommand(positionals, values.json);
+      return (await import('./validate-command.js')).validateCommand(positionals, values.json);
     }
     case 'plot': {
       const { values, positionals } = parseArgs({
@@ -111,6 +110,7 @@ async function main(argv: string[]): Promise<number> {
       });
       if (values.out === undefined) throw usageError('plot needs --out FILE.png');
       if (values.metric !== 'cost' && values.metric !== 'success') throw usageError(`--metric expects cost or success, found "${values.metric}"`);
+      const { plotCommand } = await import('./plot-command.js');
       return plotCommand({ summaries: positionals, out: values.out, labels: values.label, title: values.title, metric: values.metric, font: values.font });
     }
     case 'bench': {
@@ -123,6 +123,7 @@ async function main(argv: string[]): Promise<number> {
           only: { type: 'string' },
         },
       });
+      const { benchCommand } = await import('./bench-command.js');
       return benchCommand({
         json: values.json,
         iterations: positiveInt(values.iterations, '--iterations'),

@@ -1,3 +1,4 @@
+import { MODEL_USAGE } from './usage.js';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
@@ -149,13 +150,6 @@ function span(from: number | null | undefined, to: number | null | undefined): s
 function fmt(x: number | null): string {
   return x === null ? 'n/a' : x.toPrecision(4);
 }
-
-export const MODEL_USAGE = `  mpcd model list [--config CFG] [--model-dir DIR] [--json]
-      the stored model versions: data, validation score vs the previous model, problems;
-      * marks the one the daemon starts from
-  mpcd model use <version> | --latest [--config CFG] [--model-dir DIR] [--json]
-      pin a version (rollback), or unpin so the newest accepted one is used
-`;
 
 /** Parses `mpcd model ...` arguments (after the word `model`) and runs the subcommand. */
 export function modelMain(argv: string[]): number {

@@ -1,3 +1,4 @@
+import { SIM_ROBOT_USAGE } from './usage.js';
 import { resolve } from 'node:path';
 import { distinctUntilChanged, filter, map, type Observable } from 'rxjs';
 import { FaultInjector } from '../../sim/fault-injector.js';
@@ -17,14 +18,6 @@ import { MonotonicScheduler } from '../loop/clock.js';
 import { sampleInitialState } from '../loop/initial-state.js';
 import { perAction } from '../planning/build-planner.js';
 import { createLogger } from '../telemetry/logger.js';
-
-export const SIM_ROBOT_USAGE = `  mpcd sim-robot <config> [--mqtt URL | --serial PATH] [--fault SPEC]... [--record FILE] [--seed S] [--duration SECONDS] [--json]
-      the virtual robot: the config's virtual_robot (MuJoCo) in real time on the robot's side of its
-      mqtt or serial plant, until SIGINT/SIGTERM or --duration; --serial is the robot's end of the pty.
-      --fault KIND[/CHANNEL]:ARG[@START[+DURATION]] (drop, delay, duplicate, reorder, corrupt, stop, freeze),
-      e.g. corrupt:0.1 or stop:2.0@3.0 (times in s after the first arm); --record FILE appends what it
-      received and applied, one JSON line per event
-`;
 
 export interface SimRobotArgs {
   config: string;

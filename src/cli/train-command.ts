@@ -1,3 +1,4 @@
+import { TRAIN_USAGE } from './usage.js';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load-config.js';
 import { MpcdError } from '../core/errors.js';
@@ -154,11 +155,6 @@ function scoreOn(
 function fmt(x: number): string {
   return Number.isFinite(x) ? x.toPrecision(4) : String(x);
 }
-
-export const TRAIN_USAGE = `  mpcd train <log files or folders>... --config CFG [--model-dir DIR] [--json]
-      fit the residual model on recorded transition logs (.mcap) and save it as a new version,
-      accepted when it beats the current model on the most recent transitions
-`;
 
 /** Parses `mpcd train ...` arguments (after the word `train`) and runs it. */
 export function trainMain(argv: string[]): Promise<number> {
