@@ -4,6 +4,7 @@
  * model store, and answers whether it is better. All of the heavy work (training, disk) happens
  * here, off the control path; the main thread only swaps a reference.
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { buildAnalyticModel } from '../models/build-model.js';
 import { trainEnsemble } from '../models/residual/ensemble-trainer.js';
@@ -17,6 +18,14 @@ import { fitTerminalValue } from './terminal-value.js';
 import { requireResidualSpec } from './residual-spec-for-config.js';
 
 const log = createLogger('mpcd-refit');
+
+// Training yields the CPU to the control thread: on Linux a nice value is per thread, so this
+// lowers only this worker. Where it is refused (no permission, another OS) training still runs.
+try {
+  setPriority(0, 19);
+} catch (err) {
+  log.warn({ reason: (err as Error).message }, 'could not lower the refit thread priority');
+}
 const port = parentPort;
 if (port === null) throw new Error('refit-worker.js must run as a worker thread');
 /** Answers go on their own channel, which the main thread polls between control ticks. */

@@ -8,11 +8,11 @@ import { promisify } from 'node:util';
 
 import { parseConfigText } from '../../src/config/load-config.js';
 import { Rng } from '../../src/core/rng.js';
-import { ModelStore, versionName, type ModelSaveInfo } from '../../src/learning/model-store.js';
+import { ModelStore, versionName } from '../../src/learning/model-store.js';
 import { residualSpecForConfig } from '../../src/learning/residual-spec-for-config.js';
 import { buildAnalyticModel } from '../../src/models/build-model.js';
 import { randomSnapshot } from '../../src/models/residual/random-snapshot.js';
-import { repoRoot, smallLearningYaml } from '../learning/learning-config.js';
+import { repoRoot, sampleSaveInfo, smallLearningYaml } from '../learning/learning-config.js';
 
 const run = promisify(execFile);
 const tmp = mkdtempSync(join(tmpdir(), 'mpcd-run-learning-'));
@@ -30,12 +30,7 @@ writeFileSync(configPath, configText);
 const config = parseConfigText(configText, configPath);
 const spec = residualSpecForConfig(config, buildAnalyticModel(config, 1))!;
 
-const info: ModelSaveInfo = {
-  accepted: true,
-  data: { transitions: 600, t_from: 0, t_to: 12, sources: ['live'] },
-  validation: { score: 0.3, previous_score: 1.02, previous_version: 0, holdout: 90 },
-  training: { epochs: 20, seconds: 1, stopped_by: 'max_epochs', member_validation_mse: [0.1, 0.2, 0.3], backend: 'cpu' },
-};
+const info = sampleSaveInfo;
 
 /** A store of `good` good versions and then one whose weights.bin is cut short; returns the cut file. */
 function storeWithTruncatedNewest(name: string, good: number): { dir: string; corrupt: string } {

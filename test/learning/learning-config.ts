@@ -10,6 +10,7 @@ import { parse, stringify } from 'yaml';
 
 import { parseConfigText } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/schema.js';
+import type { ModelSaveInfo } from '../../src/learning/model-store.js';
 
 export const repoRoot = join(import.meta.dirname, '..', '..', '..');
 
@@ -57,3 +58,11 @@ export function capturingLogger(): { log: Logger; records: LogRecord[] } {
   // Synchronous enough for tests: pino writes each record with one stream.write.
   return { log: pino({ level: 'debug' }, stream), records };
 }
+
+/** Plausible metadata for a version saved by a test. */
+export const sampleSaveInfo: ModelSaveInfo = {
+  accepted: true,
+  data: { transitions: 600, t_from: 0, t_to: 12, sources: ['live'] },
+  validation: { score: 0.3, previous_score: 1.02, previous_version: 0, holdout: 90 },
+  training: { epochs: 20, seconds: 1, stopped_by: 'max_epochs', member_validation_mse: [0.1, 0.2, 0.3], backend: 'cpu' },
+};

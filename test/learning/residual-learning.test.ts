@@ -6,13 +6,13 @@ import { after, test } from 'node:test';
 
 import type { Config } from '../../src/config/schema.js';
 import { Rng } from '../../src/core/rng.js';
-import { ModelStore, versionName, type ModelSaveInfo } from '../../src/learning/model-store.js';
+import { ModelStore, versionName } from '../../src/learning/model-store.js';
 import { ResidualLearning } from '../../src/learning/residual-learning.js';
 import { residualSpecForConfig } from '../../src/learning/residual-spec-for-config.js';
 import { buildAnalyticModel } from '../../src/models/build-model.js';
 import { HybridModel } from '../../src/models/hybrid-model.js';
 import { randomSnapshot } from '../../src/models/residual/random-snapshot.js';
-import { capturingLogger, smallLearningConfig, type LogRecord } from './learning-config.js';
+import { capturingLogger, smallLearningConfig, type LogRecord, sampleSaveInfo } from './learning-config.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mpcd-residual-learning-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -21,12 +21,7 @@ let dirs = 0;
 const config: Config = smallLearningConfig({ enabled: false });
 const spec = residualSpecForConfig(config, buildAnalyticModel(config, 1))!;
 
-const info: ModelSaveInfo = {
-  accepted: true,
-  data: { transitions: 600, t_from: 0, t_to: 12, sources: ['live'] },
-  validation: { score: 0.3, previous_score: 1.02, previous_version: 0, holdout: 90 },
-  training: { epochs: 20, seconds: 1, stopped_by: 'max_epochs', member_validation_mse: [0.1, 0.2, 0.3], backend: 'cpu' },
-};
+const info = sampleSaveInfo;
 
 /** A store holding `count` good versions for the config's spec. */
 function storeWith(count: number): ModelStore {
