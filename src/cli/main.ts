@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --v8-pool-size=1
+// One V8 helper thread instead of one per core: on a 2-core robot PC the default pool's garbage
+// collection threads, shared by the control thread and the refit worker, are what let a running
+// refit raise the control loop's p99 latency (README, "Learning").
 import { parseArgs } from 'node:util';
 import { MpcdError } from '../core/errors.js';
 import { MODEL_USAGE, SIM_ROBOT_USAGE, TRAIN_USAGE } from './usage.js';
