@@ -27,6 +27,7 @@ export const valueSchema = z
     sequences: z.number().int().min(1).default(32).describe('imagined action sequences per start'),
     steps: z.number().int().min(1).default(15).describe('steps per imagined rollout'),
     rounds: z.number().int().min(1).default(6).describe('rounds of fitted value iteration'),
+    refinements: z.number().int().min(1).max(10).default(3).describe('cross-entropy refinements of the imagined action sequences per start state'),
     discount: z.number().gt(0).max(1).default(0.99).describe('per control period'),
     smoothing: z.number().min(0).lt(1).default(0.7).describe('AR(1) smoothing of the imagined actions'),
     hidden: z.array(z.number().int().min(1).max(4096)).min(1).max(8).default([64, 64]),

@@ -14,6 +14,8 @@ export interface ImaginedValueOptions {
   readonly steps: number;
   /** Rounds of fitted value iteration; each reaches `steps` further. */
   readonly rounds: number;
+  /** Cross-entropy refinements of the imagined action sequences per start state (1 = random only). */
+  readonly refinements: number;
   readonly discount: number;
   /** Per action: std of the imagined actions, and their AR(1) smoothing along time. */
   readonly noiseStd: Float32Array;
@@ -26,7 +28,7 @@ export interface ImaginedValueOptions {
 /**
  * MBPO-style terminal value by fitted value iteration on imagined rollouts: each round branches
  * short rollouts of the (learned) model from logged states, under many sampled action
- * sequences, and regresses V(s) onto the best of
+ * sequences (refined by a few cross-entropy steps per start), and regresses V(s) onto the best of
  *     sum_t discount^t c(s_t+1, a_t) + discount^steps V_prev(s_steps)
  * over the sequences from s. Round r's value thus looks r * steps ahead; as the planner's
  * terminal cost it lets a short horizon see far. rows: logged (s, a, s') [n, nx + nu + nx].
@@ -50,6 +52,13 @@ export function fitImaginedValue(
   const cur = new Float32Array(C * nx);
   const next = new Float32Array(C * nx);
   const act = new Float32Array(C * nu);
+  const noise = new Float32Array(C * nu); // AR(1) state per sample and action
+  const seqActs = new Float32Array(C * opts.steps * nu); // [count, steps, nu] actions taken
+  const seqMean = new Float32Array(startsPerChunk * opts.steps * nu);
+  const seqStd = new Float32Array(startsPerChunk * opts.steps * nu);
+  const best = new Float64Array(startsPerChunk);
+  const order = new Int32Array(N);
+  const elites = Math.max(2, Math.floor(N / 8));
   const stepCost = new Float32Array(C);
   const total = new Float32Array(C);
   const terminal = new Float32Array(C);
@@ -68,40 +77,70 @@ export function fitImaginedValue(
     for (let s0 = 0; s0 < opts.starts; s0 += startsPerChunk) {
       const m = Math.min(startsPerChunk, opts.starts - s0);
       const count = m * N;
-      for (let i = 0; i < m; i++) for (let j = 0; j < N; j++) cur.set(starts.subarray((s0 + i) * nx, (s0 + i + 1) * nx), (i * N + j) * nx);
-      total.fill(0, 0, count);
-      act.fill(0, 0, count * nu);
-      let disc = 1;
-      let state = cur;
-      let out = next;
-      for (let t = 0; t < opts.steps; t++) {
-        for (let k = 0; k < count; k++)
+      // Per start: a Gaussian over action sequences [steps, nu], refined toward its elites (CEM),
+      // so the backup's minimum is over good sequences, not only random ones.
+      for (let i = 0; i < m; i++)
+        for (let t = 0; t < opts.steps; t++)
           for (let a = 0; a < nu; a++) {
-            const o = k * nu + a;
-            const u = opts.smoothing * act[o]! + Math.sqrt(1 - opts.smoothing ** 2) * opts.noiseStd[a]! * rng.normal();
-            act[o] = Math.min(opts.high[a]!, Math.max(opts.low[a]!, u));
+            seqMean[(i * opts.steps + t) * nu + a] = 0;
+            seqStd[(i * opts.steps + t) * nu + a] = opts.noiseStd[a]!;
           }
-        model.step(state, act, out, count, dt);
-        stepCost.fill(0, 0, count);
-        cost.addRunning(out, act, count, stepCost);
-        for (let k = 0; k < count; k++) total[k]! += disc * stepCost[k]!;
-        disc *= opts.discount;
-        const swap = state;
-        state = out;
-        out = swap;
-      }
-      if (predictor !== undefined) {
-        predictor.predict(state, count, terminal);
-        for (let k = 0; k < count; k++) total[k]! += disc * terminal[k]!;
-      }
-      for (let i = 0; i < m; i++) {
-        let best = Infinity;
-        for (let j = 0; j < N; j++) {
-          const v = total[i * N + j]!;
-          if (Number.isFinite(v) && v < best) best = v;
+      best.fill(Infinity, 0, m);
+      for (let it = 0; it < opts.refinements; it++) {
+        for (let i = 0; i < m; i++) for (let j = 0; j < N; j++) cur.set(starts.subarray((s0 + i) * nx, (s0 + i + 1) * nx), (i * N + j) * nx);
+        total.fill(0, 0, count);
+        noise.fill(0, 0, count * nu);
+        let disc = 1;
+        let state = cur;
+        let out = next;
+        for (let t = 0; t < opts.steps; t++) {
+          for (let k = 0; k < count; k++) {
+            const i = Math.floor(k / N);
+            for (let a = 0; a < nu; a++) {
+              const o = k * nu + a;
+              noise[o] = opts.smoothing * noise[o]! + Math.sqrt(1 - opts.smoothing ** 2) * rng.normal();
+              const g = (i * opts.steps + t) * nu + a;
+              const u = seqMean[g]! + seqStd[g]! * noise[o]!;
+              act[o] = Math.min(opts.high[a]!, Math.max(opts.low[a]!, u));
+              seqActs[(k * opts.steps + t) * nu + a] = act[o]!;
+            }
+          }
+          model.step(state, act, out, count, dt);
+          stepCost.fill(0, 0, count);
+          cost.addRunning(out, act, count, stepCost);
+          for (let k = 0; k < count; k++) total[k]! += disc * stepCost[k]!;
+          disc *= opts.discount;
+          const swap = state;
+          state = out;
+          out = swap;
         }
-        targets[s0 + i] = Number.isFinite(best) ? best : 0;
+        if (predictor !== undefined) {
+          predictor.predict(state, count, terminal);
+          for (let k = 0; k < count; k++) total[k]! += disc * terminal[k]!;
+        }
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < N; j++) {
+            const v = total[i * N + j]!;
+            order[j] = j;
+            if (Number.isFinite(v) && v < best[i]!) best[i] = v;
+          }
+          if (it + 1 === opts.refinements) continue;
+          const slice = order.subarray(0, N);
+          slice.sort((x, y) => finiteOr(total[i * N + x]!) - finiteOr(total[i * N + y]!));
+          for (let t = 0; t < opts.steps; t++)
+            for (let a = 0; a < nu; a++) {
+              let mu = 0;
+              for (let e = 0; e < elites; e++) mu += seqActs[((i * N + slice[e]!) * opts.steps + t) * nu + a]!;
+              mu /= elites;
+              let v = 0;
+              for (let e = 0; e < elites; e++) v += (seqActs[((i * N + slice[e]!) * opts.steps + t) * nu + a]! - mu) ** 2;
+              const g = (i * opts.steps + t) * nu + a;
+              seqMean[g] = mu;
+              seqStd[g] = Math.max(Math.sqrt(v / elites), 0.05 * opts.noiseStd[a]!);
+            }
+        }
       }
+      for (let i = 0; i < m; i++) targets[s0 + i] = Number.isFinite(best[i]!) ? best[i]! : 0;
     }
     predictor?.dispose();
     writeStateFeatures(model.angular, starts, opts.starts, features);
@@ -112,4 +151,9 @@ export function fitImaginedValue(
     report.push({ round, mean_target: mean / opts.starts, validation_mse: fitted.validationMse });
   }
   return { snapshot: value!, rounds: report };
+}
+
+/** A diverged rollout sorts last. */
+function finiteOr(v: number): number {
+  return Number.isFinite(v) ? v : Infinity;
 }

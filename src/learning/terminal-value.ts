@@ -33,6 +33,7 @@ export function fitTerminalValue(c: Config, snapshot: EnsembleSnapshot, rows: Fl
       sequences: v.sequences,
       steps: v.steps,
       rounds: v.rounds,
+      refinements: v.refinements,
       discount: v.discount,
       noiseStd: perAction(noise, names, 1),
       smoothing: v.smoothing,
