@@ -46,7 +46,7 @@ export class MqttConnection {
   /**
    * Connects and resolves once the broker accepted the connection. Rejects with MpcdError
    * 'MQTT_CONNECT' naming the URL after `connectTimeout`, or at once when the broker refuses the
-   * credentials ('MQTT_AUTH').
+   * credentials ('MQTT_AUTH') or the TLS handshake fails, e.g. an unverifiable certificate ('MQTT_TLS').
    */
   static open(opts: MqttConnectionOptions): Promise<MqttConnection> {
     const clientOptions: IClientOptions = {
@@ -87,6 +87,10 @@ export class MqttConnection {
         if (err.code === 4 || err.code === 5) {
           client.removeListener('error', onEarlyError);
           fail(new MpcdError('MQTT_AUTH', `the MQTT broker at ${opts.url} refused the connection (${err.message}); check plant.username and the variable named by plant.password_env`));
+        } else if (isTlsFailure(err)) {
+          // A certificate we cannot verify stays unverifiable: retrying until connect_timeout only hides the cause.
+          client.removeListener('error', onEarlyError);
+          fail(new MpcdError('MQTT_TLS', `TLS with the MQTT broker at ${opts.url} failed (${err.message}); check that plant.tls.ca is the CA that signed the broker's certificate, that the certificate names the URL's host, and that the port speaks TLS`));
         }
       };
       client.on('error', onEarlyError);
@@ -160,4 +164,9 @@ export class MqttConnection {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
   }
+}
+
+/** Node's certificate-verification codes (SELF_SIGNED_CERT_IN_CHAIN, UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED, ...) and TLS/SSL handshake errors. */
+function isTlsFailure(err: Error & { code?: unknown }): boolean {
+  return typeof err.code === 'string' && /CERT|^UNABLE_TO_|^ERR_TLS_|^ERR_SSL_/.test(err.code);
 }

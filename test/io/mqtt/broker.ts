@@ -32,10 +32,19 @@ const log = createLogger('test-broker');
 /** MPCD_TEST_BROKER_LOG=1: Mosquitto logs every packet to stderr, for debugging a test. */
 const verbose = process.env['MPCD_TEST_BROKER_LOG'] === '1';
 
-export async function startBroker(): Promise<TestBroker> {
+export interface BrokerOptions {
+  /**
+   * Mosquitto only: lines that replace `allow_anonymous true` after the `listener` line (TLS files,
+   * password_file, ...). `port` is the listener's. The broker's `url` stays mqtt://; build mqtts:// from `port`.
+   */
+  readonly listenerConfig?: (port: number) => readonly string[];
+}
+
+export async function startBroker(options: BrokerOptions = {}): Promise<TestBroker> {
   const port = await freePort();
   const binary = mosquittoBinary();
-  if (binary !== undefined) return startMosquitto(binary, port);
+  if (binary !== undefined) return startMosquitto(binary, port, options.listenerConfig?.(port) ?? ['allow_anonymous true']);
+  if (options.listenerConfig !== undefined) throw new Error('startBroker: listenerConfig needs mosquitto (see mosquittoBinary()); aedes cannot take it');
   log.warn('mosquitto not found on PATH or in /usr/sbin (or MPCD_TEST_BROKER=aedes); using an in-process aedes broker instead');
   return startAedes(port);
 }
@@ -62,10 +71,10 @@ function findMosquitto(): string | undefined {
   return undefined;
 }
 
-async function startMosquitto(binary: string, port: number): Promise<TestBroker> {
+async function startMosquitto(binary: string, port: number, listenerConfig: readonly string[]): Promise<TestBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'mpcd-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', ...(verbose ? ['log_type all'] : ['log_type error', 'log_type warning']), ''].join('\n'));
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, ...listenerConfig, 'persistence false', 'log_dest stderr', ...(verbose ? ['log_type all'] : ['log_type error', 'log_type warning']), ''].join('\n'));
   let child: ChildProcess | undefined;
   const killOnExit = (): void => void child?.kill('SIGKILL');
   process.on('exit', killOnExit);
