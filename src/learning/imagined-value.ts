@@ -3,7 +3,8 @@ import type { TaskCost } from '../costs/task-cost.js';
 import type { DynamicsModel } from '../models/dynamics.js';
 import { ValuePredictor } from '../models/value/value-predictor.js';
 import { fitValue, type ValueFitOptions } from '../models/value/value-trainer.js';
-import { valueFeatureDim, writeStateFeatures, type ValueSnapshot } from '../models/value/value-snapshot.js';
+import { stateFeatureDim, writeStateFeatures } from '../models/state-features.js';
+import type { ValueSnapshot } from '../models/value/value-snapshot.js';
 
 export interface ImaginedValueOptions {
   /** Logged states branched from per round. */
@@ -64,7 +65,7 @@ export function fitImaginedValue(
   const terminal = new Float32Array(C);
   const starts = new Float32Array(opts.starts * nx);
   const targets = new Float32Array(opts.starts);
-  const features = new Float32Array(opts.starts * valueFeatureDim(model.angular));
+  const features = new Float32Array(opts.starts * stateFeatureDim(model.angular));
   let value: ValueSnapshot | undefined;
   const report: { round: number; mean_target: number; validation_mse: number }[] = [];
 

@@ -67,3 +67,23 @@ export function normalizeRows(n: Normalizer, data: Float32Array, rows: number): 
   for (let r = 0; r < rows; r++)
     for (let i = 0; i < dim; i++) data[r * dim + i] = (data[r * dim + i]! - n.mean[i]!) / n.std[i]!;
 }
+
+/**
+ * Folds an input normalizer into a dense layer, so the network takes raw inputs:
+ * W' = W / sigma (per input row), b' = b - (mu / sigma) . W. W [in, out], b [out]; returns copies.
+ */
+export function foldInputNormalizer(n: Normalizer, W: Float32Array, b: Float32Array): { W: Float32Array; b: Float32Array } {
+  const inn = n.mean.length;
+  const out = b.length;
+  const W2 = new Float32Array(W.length);
+  const b2 = Float32Array.from(b);
+  for (let i = 0; i < inn; i++) {
+    const sig = n.std[i]!;
+    const mu = n.mean[i]!;
+    for (let j = 0; j < out; j++) {
+      W2[i * out + j] = W[i * out + j]! / sig;
+      b2[j]! -= (mu / sig) * W[i * out + j]!;
+    }
+  }
+  return { W: W2, b: b2 };
+}

@@ -1,5 +1,5 @@
 import { tf } from './tf-backend.js';
-import type { EnsembleSnapshot } from './ensemble-snapshot.js';
+import { foldInputNormalizer, type EnsembleSnapshot } from './ensemble-snapshot.js';
 import { inputDim, writeFeatures, type ResidualSpec } from './residual-spec.js';
 
 /** One elite member's layers as tensors, with the normalizers folded in. */
@@ -108,23 +108,9 @@ function memberTensors(s: EnsembleSnapshot, m: number): MemberTensors {
     const members = s.spec.members;
     const outW = layer.bias.length / members;
     const inW = layer.weights.length / members / outW;
-    let W = layer.weights.slice(m * inW * outW, (m + 1) * inW * outW); // [in, out]
-    let b = layer.bias.slice(m * outW, (m + 1) * outW);
-    if (l === 0) {
-      // W' = W / sigma (per input row); b' = b - (mu / sigma) . W
-      const b2 = Float32Array.from(b);
-      const W2 = new Float32Array(W.length);
-      for (let i = 0; i < inW; i++) {
-        const sig = s.input.std[i]!;
-        const mu = s.input.mean[i]!;
-        for (let j = 0; j < outW; j++) {
-          W2[i * outW + j] = W[i * outW + j]! / sig;
-          b2[j]! -= (mu / sig) * W[i * outW + j]!;
-        }
-      }
-      W = W2;
-      b = b2;
-    }
+    let W: Float32Array = layer.weights.slice(m * inW * outW, (m + 1) * inW * outW); // [in, out]
+    let b: Float32Array = layer.bias.slice(m * outW, (m + 1) * outW);
+    if (l === 0) ({ W, b } = foldInputNormalizer(s.input, W, b));
     if (l === last) {
       // Keep the mean columns only, scaled to state units.
       const W2 = new Float32Array(inW * nx);

@@ -1,3 +1,5 @@
+import { stateFeatureDim, writeStateFeatureRow } from '../state-features.js';
+
 /**
  * What a residual ensemble is, independent of its weights: the robot's names (a model trained
  * for one robot must never be loaded for another), which states are angles, and the network's
@@ -16,7 +18,7 @@ export interface ResidualSpec {
 }
 
 export function inputDim(spec: ResidualSpec): number {
-  return spec.angular.reduce((n, a) => n + (a ? 2 : 1), 0) + spec.actionNames.length;
+  return stateFeatureDim(spec.angular) + spec.actionNames.length;
 }
 
 /** Layer widths from input to output: [in, ...hidden, 2 * nx]. */
@@ -40,15 +42,7 @@ export function writeFeatures(spec: ResidualSpec, states: Float32Array, actions:
   const angular = spec.angular;
   const d = inputDim(spec);
   for (let k = 0; k < count; k++) {
-    let o = k * d;
-    const so = k * nx;
-    for (let i = 0; i < nx; i++) {
-      const v = states[so + i]!;
-      if (angular[i]) {
-        out[o++] = Math.sin(v);
-        out[o++] = Math.cos(v);
-      } else out[o++] = v;
-    }
+    let o = writeStateFeatureRow(angular, states, k * nx, out, k * d);
     const ao = k * nu;
     for (let j = 0; j < nu; j++) out[o++] = actions[ao + j]!;
   }

@@ -1,5 +1,7 @@
+import { foldInputNormalizer } from '../residual/ensemble-snapshot.js';
 import { tf } from '../residual/tf-backend.js';
-import { valueFeatureDim, writeStateFeatures, type ValueSnapshot } from './value-snapshot.js';
+import { stateFeatureDim, writeStateFeatures } from '../state-features.js';
+import type { ValueSnapshot } from './value-snapshot.js';
 
 /**
  * V(s) for a batch of states, in cost units: a few fused matmuls over all rows at once, with
@@ -15,24 +17,15 @@ export class ValuePredictor {
     readonly snapshot: ValueSnapshot,
     readonly maxBatch: number,
   ) {
-    const d = valueFeatureDim(snapshot.angular);
+    const d = stateFeatureDim(snapshot.angular);
     this.features = new Float32Array(maxBatch * d);
     const last = snapshot.layers.length - 1;
     snapshot.layers.forEach((layer, l) => {
       const out = layer.bias.length;
       const inn = layer.weights.length / out;
-      const W = Float32Array.from(layer.weights);
-      const b = Float32Array.from(layer.bias);
-      if (l === 0) {
-        for (let i = 0; i < inn; i++) {
-          const sig = snapshot.input.std[i]!;
-          const mu = snapshot.input.mean[i]!;
-          for (let j = 0; j < out; j++) {
-            b[j]! -= (mu / sig) * W[i * out + j]!;
-            W[i * out + j]! /= sig;
-          }
-        }
-      }
+      let W: Float32Array = Float32Array.from(layer.weights);
+      let b: Float32Array = Float32Array.from(layer.bias);
+      if (l === 0) ({ W, b } = foldInputNormalizer(snapshot.input, W, b));
       if (l === last) {
         const sc = snapshot.target.std[0]!;
         for (let i = 0; i < W.length; i++) W[i]! *= sc;
@@ -45,7 +38,7 @@ export class ValuePredictor {
 
   /** out[k] = V(states[k]) for k < count; states [count, nx]. */
   predict(states: Float32Array, count: number, out: Float32Array): void {
-    const d = valueFeatureDim(this.snapshot.angular);
+    const d = stateFeatureDim(this.snapshot.angular);
     writeStateFeatures(this.snapshot.angular, states, count, this.features);
     const v = tf.tidy(() => {
       let h: tf.Tensor = tf.tensor2d(this.features.subarray(0, count * d), [count, d]);

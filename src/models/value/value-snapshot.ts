@@ -1,4 +1,5 @@
 import type { EnsembleLayer, Normalizer } from '../residual/ensemble-snapshot.js';
+import { stateFeatureDim } from '../state-features.js';
 
 /**
  * A learned terminal value V(s): the discounted cost-to-go from state s, as plain data (crosses
@@ -16,29 +17,9 @@ export interface ValueSnapshot {
   readonly layers: readonly EnsembleLayer[]; // one member: weights [in, out], bias [out]
 }
 
-export function valueFeatureDim(angular: readonly boolean[]): number {
-  return angular.reduce((n, a) => n + (a ? 2 : 1), 0);
-}
-
 /** Layer widths from input to output: [featureDim, ...hidden, 1]. */
 export function valueLayerWidths(v: Pick<ValueSnapshot, 'angular' | 'hidden'>): number[] {
-  return [valueFeatureDim(v.angular), ...v.hidden, 1];
-}
-
-/** features [count, featureDim] of states [count, nx]. */
-export function writeStateFeatures(angular: readonly boolean[], states: Float32Array, count: number, out: Float32Array): void {
-  const nx = angular.length;
-  const d = valueFeatureDim(angular);
-  for (let k = 0; k < count; k++) {
-    let o = k * d;
-    for (let i = 0; i < nx; i++) {
-      const v = states[k * nx + i]!;
-      if (angular[i]) {
-        out[o++] = Math.sin(v);
-        out[o++] = Math.cos(v);
-      } else out[o++] = v;
-    }
-  }
+  return [stateFeatureDim(v.angular), ...v.hidden, 1];
 }
 
 /** Every Float32Array of a value snapshot in one fixed order: the value file's byte layout. */

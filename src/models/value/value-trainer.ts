@@ -1,7 +1,8 @@
 import { Rng } from '../../core/rng.js';
 import { fitNormalizer, normalizeRows, type EnsembleLayer } from '../residual/ensemble-snapshot.js';
 import { tf } from '../residual/tf-backend.js';
-import { valueFeatureDim, valueLayerWidths, type ValueSnapshot } from './value-snapshot.js';
+import { stateFeatureDim } from '../state-features.js';
+import { valueLayerWidths, type ValueSnapshot } from './value-snapshot.js';
 
 export interface ValueFitOptions {
   readonly hidden: readonly number[];
@@ -27,7 +28,7 @@ export function fitValue(
   warm?: ValueSnapshot,
 ): { snapshot: ValueSnapshot; validationMse: number; epochs: number } {
   const rng = new Rng(opts.seed);
-  const d = valueFeatureDim(base.angular);
+  const d = stateFeatureDim(base.angular);
   const widths = valueLayerWidths({ angular: base.angular, hidden: opts.hidden });
   const input = fitNormalizer(features, rows, d);
   const target = fitNormalizer(targets, rows, 1);
