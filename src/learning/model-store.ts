@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.js';
 import { MpcdError } from '../core/errors.js';
 import { snapshotArrays, type EnsembleLayer, type EnsembleSnapshot } from '../models/residual/ensemble-snapshot.js';
 import { layerWidths, sameSpec, type ResidualSpec } from '../models/residual/residual-spec.js';
+import { stateFeatureDim } from '../models/state-features.js';
 import { valueArrays, valueLayerWidths, type ValueSnapshot } from '../models/value/value-snapshot.js';
 import {
   MODEL_FORMAT,
@@ -213,6 +214,9 @@ export class ModelStore {
     const path = join(this.dir, versionName(version), v.file);
     const bytes = readOrThrow(path);
     const widths = v.layer_widths;
+    const metaPath = join(this.dir, versionName(version), META_FILE);
+    if (widths[0] !== stateFeatureDim(spec.angular) || widths.at(-1) !== 1)
+      throw new ModelFileError('MODEL_CORRUPT', metaPath, `value.layer_widths [${widths.join(', ')}] do not fit the model's ${stateFeatureDim(spec.angular)} state features and one output`);
     const lengths = [widths[0]!, widths[0]!, 1, 1, ...widths.slice(1).flatMap((out, l) => [widths[l]! * out, out])];
     const expected = 4 * lengths.reduce((a, b) => a + b, 0);
     if (bytes.length !== expected || v.bytes !== expected) throw new ModelFileError('MODEL_CORRUPT', path, `${bytes.length} bytes where ${expected} were written (truncated or wrong shape)`);

@@ -11,6 +11,8 @@ import { Rng } from '../../src/core/rng.js';
 import { ModelFileError, ModelStore, resolveModelDir, type ModelSaveInfo } from '../../src/learning/model-store.js';
 import { snapshotArrays, type EnsembleSnapshot } from '../../src/models/residual/ensemble-snapshot.js';
 import { layerWidths, type ResidualSpec } from '../../src/models/residual/residual-spec.js';
+import { valueArrays } from '../../src/models/value/value-snapshot.js';
+import { testValueSnapshot } from '../models/value/value-fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mpcd-model-store-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -261,4 +263,41 @@ test('resolveModelDir: --model-dir, else learning.model_dir, else models; relati
   assert.equal(resolveModelDir({ learning }, '/tmp/x'), '/tmp/x');
   assert.equal(resolveModelDir({ learning }), join(process.cwd(), 'robot-models'));
   assert.equal(resolveModelDir(undefined), join(process.cwd(), 'models'));
+});
+
+test('a version saved with a terminal value loads it back bit-identical; one without has none', () => {
+  const store = new ModelStore(freshDir());
+  const value = testValueSnapshot(3, [7, 5]);
+  const saved = store.save(randomSnapshot(cartpole, 1), info(true), value);
+  store.save(randomSnapshot(cartpole, 2), info(true));
+  const { meta, value: loaded } = store.load(1, cartpole);
+  assert.deepEqual(loaded, value);
+  const bytes = (arrays: Float32Array[]) => Buffer.concat(arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
+  assert.deepEqual(bytes(valueArrays(loaded!)), bytes(valueArrays(value)), 'bit-exact');
+  assert.deepEqual(readFileSync(join(saved.dir, 'value.bin')), bytes(valueArrays(value)), 'valueArrays order (little-endian host)');
+  assert.deepEqual(meta.value?.layer_widths, [5, 7, 5, 1]);
+  assert.equal(meta.value?.discount, value.discount);
+  assert.equal(store.load(2).value, undefined);
+  assert.equal(store.load(2).meta.value, undefined);
+  assert.deepEqual(store.loadPreferred(cartpole, recordingLog())?.value, undefined, 'v2, the newest, has no value');
+});
+
+test('one flipped byte in value.bin: load throws MODEL_CORRUPT naming value.bin, and loadPreferred falls back to the older version and its value', () => {
+  const store = new ModelStore(freshDir());
+  const good = testValueSnapshot(4, [6]);
+  store.save(randomSnapshot(cartpole, 1), info(true), good);
+  const bad = store.save(randomSnapshot(cartpole, 2), info(true), testValueSnapshot(5, [6]));
+  const file = join(bad.dir, 'value.bin');
+  const bytes = readFileSync(file);
+  bytes[29]! ^= 0x08;
+  writeFileSync(file, bytes);
+  assertLoadFails(store, 2, 'MODEL_CORRUPT', file, /corrupt: its sha256/);
+
+  const log = recordingLog();
+  const preferred = store.loadPreferred(cartpole, log);
+  assert.equal(preferred?.version, 1);
+  assert.deepEqual(preferred?.value, good);
+  const warning = log.records.find((r) => r.level === 'warn');
+  assert.equal(warning?.obj['version'], 2);
+  assert.equal(warning?.obj['file'], file);
 });

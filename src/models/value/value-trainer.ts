@@ -117,6 +117,8 @@ export function fitValue(
     v.b.dispose();
   }
   optimizer.dispose();
+  // Non-finite targets or a diverged fit: no epoch ever validated, so there is nothing to return.
+  if (bestLayers.length === 0) throw new RangeError(`value fit never reached a finite validation error over ${rows} rows (non-finite targets or divergence)`);
   return {
     snapshot: { stateNames: base.stateNames, angular: base.angular, hidden: [...opts.hidden], discount: base.discount, input, target, layers: bestLayers },
     validationMse: best,
