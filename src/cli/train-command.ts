@@ -4,13 +4,12 @@ import { loadConfig } from '../config/load-config.js';
 import { MpcdError } from '../core/errors.js';
 import { ModelStore, resolveModelDir } from '../learning/model-store.js';
 import { ReplayBuffer } from '../learning/replay-buffer.js';
-import { buildResidualDataset, predictionScore } from '../learning/residual-dataset.js';
-import { requireResidualSpec } from '../learning/residual-spec-for-config.js';
+import { buildResidualDataset, snapshotScore } from '../learning/residual-dataset.js';
+import { holdoutCount, requireResidualSpec, trainOptionsFor } from '../learning/residual-spec-for-config.js';
 import { findTransitionLogs, readLogsIntoBuffer } from '../learning/transition-log-source.js';
 import { buildModel } from '../models/build-model.js';
 import { trainEnsemble } from '../models/residual/ensemble-trainer.js';
 import { fitTerminalValue } from '../learning/terminal-value.js';
-import { ResidualPredictor } from '../models/residual/residual-predictor.js';
 import { selectTfBackend } from '../models/residual/tf-backend.js';
 import { createLogger } from '../telemetry/logger.js';
 import { progressBar } from './progress.js';
@@ -56,7 +55,7 @@ export async function trainCommand(args: TrainArgs, write: Write = stdout): Prom
       `only ${n} clean transitions in ${files.length} log(s) (${ingest.skipped} flagged or non-finite were skipped); ` +
         `learning.min_transitions is ${L.min_transitions}: record more, or lower learning.min_transitions`,
     );
-  const holdout = Math.max(1, Math.min(Math.floor(n * L.holdout_fraction), L.holdout_max));
+  const holdout = holdoutCount(c, n);
   const nTrain = n - holdout;
   const rows = buffer.snapshot();
   const trainRows = rows.subarray(0, nTrain * buffer.rowSize);
@@ -70,17 +69,7 @@ export async function trainCommand(args: TrainArgs, write: Write = stdout): Prom
     trained = trainEnsemble(
       spec,
       dataset,
-      {
-        elites: residual.elites,
-        maxEpochs: L.max_epochs,
-        batchSize: L.batch_size,
-        learningRate: L.learning_rate,
-        weightDecay: L.weight_decay,
-        patience: L.patience,
-        validationFraction: L.validation_fraction,
-        seed: c.seed,
-        maxSeconds: L.max_seconds,
-      },
+      trainOptionsFor(c, c.seed),
       (epoch, bestMse) => bar?.update(epoch, { info: `best validation mse ${bestMse.toPrecision(3)}` }),
     );
   } finally {
@@ -90,8 +79,8 @@ export async function trainCommand(args: TrainArgs, write: Write = stdout): Prom
 
   // The bar to clear: the model a daemon would start with now, on the same held-out transitions.
   const previous = store.loadPreferred(spec, log);
-  const score = scoreOn(analytic, snapshot, heldOut, holdout, dt);
-  const previousScore = previous !== undefined ? scoreOn(analytic, previous.snapshot, heldOut, holdout, dt) : predictionScore(analytic, undefined, heldOut, holdout, dt);
+  const score = snapshotScore(analytic, snapshot, heldOut, holdout, dt);
+  const previousScore = snapshotScore(analytic, previous?.snapshot, heldOut, holdout, dt);
   const accepted = Number.isFinite(score) && score < previousScore;
 
   const value = accepted && c.learning.value.enabled ? fitTerminalValue(c, snapshot, trainRows, nTrain, c.seed, log) : undefined;
@@ -135,21 +124,6 @@ export async function trainCommand(args: TrainArgs, write: Write = stdout): Prom
     );
   }
   return 0;
-}
-
-function scoreOn(
-  analytic: ReturnType<typeof buildModel>,
-  snapshot: ConstructorParameters<typeof ResidualPredictor>[0],
-  rows: Float32Array,
-  n: number,
-  dt: number,
-): number {
-  const predictor = new ResidualPredictor(snapshot, analytic.maxBatch);
-  try {
-    return predictionScore(analytic, predictor, rows, n, dt);
-  } finally {
-    predictor.dispose();
-  }
 }
 
 function fmt(x: number): string {

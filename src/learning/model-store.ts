@@ -383,39 +383,26 @@ function encodeWeights(s: EnsembleSnapshot): Buffer {
   const lengths = arrayLengths(s.spec);
   if (arrays.length !== lengths.length || arrays.some((a, i) => a.length !== lengths[i]))
     throw new RangeError(`snapshot arrays [${arrays.map((a) => a.length).join(', ')}] do not match its spec [${lengths.join(', ')}]`);
-  const out = Buffer.alloc(4 * lengths.reduce((a, b) => a + b, 0));
-  const view = new DataView(out.buffer, out.byteOffset, out.length);
-  let o = 0;
-  for (const a of arrays) {
-    if (LITTLE_ENDIAN) out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), o);
-    else for (let i = 0; i < a.length; i++) view.setFloat32(o + 4 * i, a[i]!, true);
-    o += a.byteLength;
-  }
-  return out;
+  return encodeFloat32(arrays);
 }
 
 function decodeWeights(spec: ResidualSpec, elites: readonly number[], bytes: Buffer): EnsembleSnapshot {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  let o = 0;
-  const next = (n: number): Float32Array => {
-    const a = new Float32Array(n);
-    for (let i = 0; i < n; i++) a[i] = view.getFloat32(o + 4 * i, true);
-    o += 4 * n;
-    return a;
-  };
-  const [d, , nx] = arrayLengths(spec) as [number, number, number];
-  const input = { mean: next(d), std: next(d) };
-  const target = { mean: next(nx), std: next(nx) };
-  const w = layerWidths(spec);
-  const layers: EnsembleLayer[] = w.slice(1).map((out, l) => ({ weights: next(spec.members * w[l]! * out), bias: next(spec.members * out) }));
-  return { spec, input, target, layers, maxLogVar: next(nx), minLogVar: next(nx), elites: [...elites] };
+  const [dMean, dStd, tMean, tStd, ...rest] = decodeFloat32(bytes, arrayLengths(spec)) as [Float32Array, Float32Array, Float32Array, Float32Array, ...Float32Array[]];
+  const layerArrays = rest.slice(0, -2);
+  const layers: EnsembleLayer[] = [];
+  for (let i = 0; i < layerArrays.length; i += 2) layers.push({ weights: layerArrays[i]!, bias: layerArrays[i + 1]! });
+  return { spec, input: { mean: dMean, std: dStd }, target: { mean: tMean, std: tStd }, layers, maxLogVar: rest.at(-2)!, minLogVar: rest.at(-1)!, elites: [...elites] };
 }
 
-/** Float32 arrays, concatenated little-endian. */
+/** Float32 arrays, concatenated little-endian: the layout of every model file. */
 function encodeFloat32(arrays: readonly Float32Array[]): Buffer {
   const out = Buffer.alloc(4 * arrays.reduce((n, a) => n + a.length, 0));
   let o = 0;
-  for (const a of arrays) for (let i = 0; i < a.length; i++, o += 4) out.writeFloatLE(a[i]!, o);
+  for (const a of arrays) {
+    if (LITTLE_ENDIAN) out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), o);
+    else for (let i = 0; i < a.length; i++) out.writeFloatLE(a[i]!, o + 4 * i);
+    o += a.byteLength;
+  }
   return out;
 }
 

@@ -8,6 +8,7 @@ import { ResidualPredictor } from '../models/residual/residual-predictor.js';
 import { ValuePredictor } from '../models/value/value-predictor.js';
 import type { RefitRequest, RefitResponse } from './refit-protocol.js';
 import type { ReplayBuffer } from './replay-buffer.js';
+import { holdoutCount } from './residual-spec-for-config.js';
 
 export interface RefitRecord {
   readonly version: number;
@@ -77,9 +78,8 @@ export class RefitScheduler {
   /** Starts a refit now (unless one runs). */
   start(): void {
     if (this.inFlight !== undefined) return;
-    const l = this.config.learning;
     const n = this.buffer.size;
-    const holdout = Math.min(l.holdout_max, Math.max(1, Math.floor(n * l.holdout_fraction)));
+    const holdout = holdoutCount(this.config, n);
     const rows = this.buffer.snapshot();
     const id = this.nextId++;
     const req: RefitRequest = {

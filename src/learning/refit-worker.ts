@@ -8,14 +8,13 @@ import { setPriority } from 'node:os';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { buildAnalyticModel } from '../models/build-model.js';
 import { trainEnsemble } from '../models/residual/ensemble-trainer.js';
-import { ResidualPredictor } from '../models/residual/residual-predictor.js';
 import { selectTfBackend } from '../models/residual/tf-backend.js';
 import { createLogger } from '../telemetry/logger.js';
 import { ModelStore } from './model-store.js';
 import type { RefitRequest, RefitResponse } from './refit-protocol.js';
-import { buildResidualDataset, predictionScore } from './residual-dataset.js';
+import { buildResidualDataset, snapshotScore } from './residual-dataset.js';
 import { fitTerminalValue } from './terminal-value.js';
-import { requireResidualSpec } from './residual-spec-for-config.js';
+import { requireResidualSpec, trainOptionsFor } from './residual-spec-for-config.js';
 
 const log = createLogger('mpcd-refit');
 
@@ -49,29 +48,10 @@ async function refit(req: RefitRequest): Promise<RefitResponse> {
   const rowSize = 2 * spec.stateNames.length + spec.actionNames.length;
   const nTrain = req.n - req.holdout;
   const train = buildResidualDataset(spec, analytic, req.rows, nTrain, dt);
-  const l = c.learning;
-  const { snapshot, report } = trainEnsemble(spec, train, {
-    elites: residual.elites,
-    maxEpochs: l.max_epochs,
-    batchSize: l.batch_size,
-    learningRate: l.learning_rate,
-    weightDecay: l.weight_decay,
-    patience: l.patience,
-    validationFraction: l.validation_fraction,
-    seed: req.seed,
-    maxSeconds: l.max_seconds,
-  });
+  const { snapshot, report } = trainEnsemble(spec, train, trainOptionsFor(c, req.seed));
   const held = req.rows.subarray(nTrain * rowSize, req.n * rowSize);
-  const candidate = new ResidualPredictor(snapshot, 1024);
-  const score = predictionScore(analytic, candidate, held, req.holdout, dt);
-  candidate.dispose();
-  let previousScore: number;
-  if (req.current === undefined) previousScore = predictionScore(analytic, undefined, held, req.holdout, dt);
-  else {
-    const current = new ResidualPredictor(req.current.snapshot, 1024);
-    previousScore = predictionScore(analytic, current, held, req.holdout, dt);
-    current.dispose();
-  }
+  const score = snapshotScore(analytic, snapshot, held, req.holdout, dt);
+  const previousScore = snapshotScore(analytic, req.current?.snapshot, held, req.holdout, dt);
   const accepted = score < previousScore;
   const value = accepted && c.learning.value.enabled ? fitTerminalValue(c, snapshot, req.rows, req.n, req.seed, log) : undefined;
   const { version } = new ModelStore(req.storeDir).save(snapshot, {

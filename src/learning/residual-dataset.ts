@@ -1,7 +1,8 @@
 import { wrapAngle } from '../core/angles.js';
 import type { DynamicsModel } from '../models/dynamics.js';
 import type { ResidualDataset } from '../models/residual/ensemble-trainer.js';
-import type { ResidualPredictor } from '../models/residual/residual-predictor.js';
+import type { EnsembleSnapshot } from '../models/residual/ensemble-snapshot.js';
+import { ResidualPredictor } from '../models/residual/residual-predictor.js';
 import { inputDim, writeFeatures, type ResidualSpec } from '../models/residual/residual-spec.js';
 
 /**
@@ -66,6 +67,16 @@ export function predictionScore(analytic: DynamicsModel, predictor: ResidualPred
     score += sq / n / variance;
   }
   return score / nx;
+}
+
+/** predictionScore of a snapshot (undefined: the analytic model alone); its tensors are freed after. */
+export function snapshotScore(analytic: DynamicsModel, snapshot: EnsembleSnapshot | undefined, rows: Float32Array, n: number, dt: number): number {
+  const predictor = snapshot === undefined ? undefined : new ResidualPredictor(snapshot, analytic.maxBatch);
+  try {
+    return predictionScore(analytic, predictor, rows, n, dt);
+  } finally {
+    predictor?.dispose();
+  }
 }
 
 /** Runs the analytic model over rows in batches: fn(states, actions, predicted next, first row, count). */

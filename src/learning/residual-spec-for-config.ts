@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import { MpcdError } from '../core/errors.js';
 import type { DynamicsModel } from '../models/dynamics.js';
+import type { TrainOptions } from '../models/residual/ensemble-trainer.js';
 import type { ResidualSpec } from '../models/residual/residual-spec.js';
 
 /**
@@ -30,4 +31,26 @@ export function requireResidualSpec(config: Config, analytic: DynamicsModel, sou
         '  model:\n    residual: { members: 5, elites: 4, hidden: [64, 64] }',
     );
   return spec;
+}
+
+/** The ensemble trainer's options from `model.residual` and `learning`. */
+export function trainOptionsFor(config: Config, seed: number): TrainOptions {
+  const l = config.learning;
+  return {
+    elites: config.model.residual?.elites ?? 1,
+    maxEpochs: l.max_epochs,
+    batchSize: l.batch_size,
+    learningRate: l.learning_rate,
+    weightDecay: l.weight_decay,
+    patience: l.patience,
+    validationFraction: l.validation_fraction,
+    seed,
+    maxSeconds: l.max_seconds,
+  };
+}
+
+/** How many of n transitions, the most recent ones, are held out to decide a swap. */
+export function holdoutCount(config: Config, n: number): number {
+  const l = config.learning;
+  return Math.min(l.holdout_max, Math.max(1, Math.floor(n * l.holdout_fraction)));
 }
