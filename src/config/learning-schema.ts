@@ -10,6 +10,10 @@ export const residualSchema = z
     elites: z.number().int().min(1).max(64).default(4).describe('members the planner uses, best on validation'),
     hidden: z.array(z.number().int().min(1).max(4096)).min(1).max(8).default([64, 64]),
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto').describe('tfjs backend; auto = tensorflow, else wasm, else cpu'),
+    kernel: z
+      .enum(['auto', 'native', 'tfjs', 'typescript'])
+      .default('auto')
+      .describe("the planner's MLP kernel: auto = the native SIMD addon where it built, else tfjs, else plain TypeScript"),
     uncertainty_weight: z.number().min(0).default(0).describe("cost per unit of the members' disagreement (normalized variance); 0 = off"),
   })
   .strict()

@@ -33,9 +33,20 @@ export const modelSchema = z.discriminatedUnion('robot', [
   z.object({ robot: z.literal('pendulum'), params: pendulumParams.default(pendulumParams.parse({})), ...modelCommon }).strict(),
 ]);
 
+/** Where the rollouts run; the same for every planner. */
+const rolloutPlacement = {
+  threads: z
+    .union([z.literal('auto'), z.number().int().min(1).max(256)])
+    .default('auto')
+    .describe('threads sharing the K samples (this one plus workers); auto = one per core'),
+  gpu: z.enum(['auto', 'off', 'on']).default('auto').describe('WebGPU rollouts for large K: auto = where an adapter is found, on = fail without one'),
+  gpu_min_samples: z.number().int().min(1).default(16384).describe('evaluations of at least this many samples go to the GPU'),
+};
+
 const mppiSchema = z
   .object({
     kind: z.literal('mppi'),
+    ...rolloutPlacement,
     samples: z.number().int().min(2).max(1 << 20).default(1024),
     horizon: z.number().int().min(1).max(1000).default(50),
     iterations: z.number().int().min(1).max(100).default(1),
@@ -48,6 +59,7 @@ const mppiSchema = z
 const cemSchema = z
   .object({
     kind: z.literal('cem'),
+    ...rolloutPlacement,
     samples: z.number().int().min(4).max(1 << 20).default(512),
     horizon: z.number().int().min(1).max(1000).default(50),
     iterations: z.number().int().min(1).max(100).default(3),

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { Transition } from '../log/transition-schema.js';
 import type { HybridModel } from '../models/hybrid-model.js';
+import { prepareResidualKernel } from '../models/residual/prepare-kernel.js';
 import { ResidualPredictor } from '../models/residual/residual-predictor.js';
 import { selectTfBackend, type TfBackendName } from '../models/residual/tf-backend.js';
 import { ValuePredictor } from '../models/value/value-predictor.js';
@@ -11,7 +12,8 @@ import { ReplayBuffer } from './replay-buffer.js';
 import { requireResidualSpec } from './residual-spec-for-config.js';
 
 /**
- * The learned half of a running daemon, in one place: picks the tfjs backend, starts the hybrid
+ * The learned half of a running daemon, in one place: picks the tfjs backend and the planner's
+ * MLP kernel, starts the hybrid
  * model from the newest good stored version (or the analytic model when there is none, or none
  * loads), and, with `learning.enabled`, feeds every logged transition to the refit scheduler.
  */
@@ -19,6 +21,8 @@ export class ResidualLearning {
   private constructor(
     readonly model: HybridModel,
     readonly backend: TfBackendName,
+    /** The planner's MLP kernel, e.g. native-avx512. */
+    readonly kernel: string,
     readonly store: ModelStore,
     readonly startVersion: number,
     private readonly scheduler: RefitScheduler | undefined,
@@ -28,6 +32,7 @@ export class ResidualLearning {
     const residual = config.model.residual;
     if (residual === undefined) throw new Error('ResidualLearning needs model.residual');
     const backend = await selectTfBackend(residual.backend, log);
+    const kernel = await prepareResidualKernel(config, log);
     const spec = requireResidualSpec(config, model.analytic, 'the config');
     const store = new ModelStore(modelDir);
     const loaded = store.loadPreferred(spec, log);
@@ -42,7 +47,7 @@ export class ResidualLearning {
       scheduler = new RefitScheduler(config, model, buffer, store.dir, log);
       if (loaded !== undefined) scheduler.setCurrent(loaded.snapshot, loaded.version);
     }
-    return new ResidualLearning(model, backend, store, loaded?.version ?? 0, scheduler);
+    return new ResidualLearning(model, backend, kernel?.name ?? 'none', store, loaded?.version ?? 0, scheduler);
   }
 
   /** Version of the residual in use; 0 = the analytic model alone. */

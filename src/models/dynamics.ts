@@ -16,6 +16,13 @@ export interface DynamicsModel {
   readonly angular: readonly boolean[];
   readonly maxBatch: number;
   step(states: Float32Array, actions: Float32Array, out: Float32Array, count: number, dt: number): void;
+  /**
+   * The next steps' samples are [first, first + count) of a population of `total`. Only models
+   * that treat samples by their index (an ensemble assigning members) implement it, so that a
+   * share of K evaluated on another thread gets the members it would get in one batch.
+   * total = 0 resets it: each batch is a whole population.
+   */
+  setSampleWindow?(first: number, total: number): void;
 }
 
 /**

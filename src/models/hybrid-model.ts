@@ -57,12 +57,21 @@ export class HybridModel implements DynamicsModel {
     if (old !== undefined && old !== predictor) old.dispose();
   }
 
+  setSampleWindow(first: number, total: number): void {
+    this.windowFirst = first;
+    this.windowTotal = total;
+  }
+  private windowFirst = 0;
+  private windowTotal = 0; // 0: the batch is the whole population
+
   step(states: Float32Array, actions: Float32Array, out: Float32Array, count: number, dt: number): void {
     this.analytic.step(states, actions, out, count, dt);
     if (this.predictor === undefined) {
       if (this.trackDisagreement) this.disagreement.fill(0, 0, count);
       return;
     }
-    this.predictor.addResidual(states, actions, out, count, this.trackDisagreement ? this.disagreement : undefined);
+    const first = this.windowTotal > 0 ? this.windowFirst : 0;
+    const total = this.windowTotal > 0 ? this.windowTotal : count;
+    this.predictor.addResidual(states, actions, out, count, this.trackDisagreement ? this.disagreement : undefined, first, total);
   }
 }

@@ -2,14 +2,12 @@ import type { Config } from '../config/schema.js';
 import type { Rng } from '../core/rng.js';
 import type { TaskCost } from '../costs/task-cost.js';
 import type { DynamicsModel } from '../models/dynamics.js';
-import type { CostTerm } from '../costs/cost-term.js';
-import { UncertaintyPenalty } from '../costs/uncertainty-penalty.js';
-import { ValueTerminalCost } from '../costs/value-terminal-cost.js';
-import { HybridModel } from '../models/hybrid-model.js';
 import { Icem } from './icem.js';
 import { Mppi } from './mppi.js';
 import type { ActionBounds, Planner } from './planner.js';
-import { RolloutEngine } from './rollout.js';
+import { buildRolloutEngine } from './build-rollout-engine.js';
+import { ParallelRolloutEngine, rolloutThreads } from './parallel-rollout.js';
+import type { RolloutEvaluator } from './rollout-evaluator.js';
 
 /** Per-action values from a name-keyed map, in the model's action order. */
 export function perAction(map: Readonly<Record<string, number>>, names: readonly string[], fallback = 0): Float32Array {
@@ -24,19 +22,19 @@ export function actionBounds(config: Config, names: readonly string[]): ActionBo
   };
 }
 
-/** The configured planner, with its rollout engine allocated at full size. */
+/**
+ * The configured planner, with its rollout engine allocated at full size: on all the threads
+ * `planner.threads` allows. `model` and `cost` must be the ones the config builds (workers rebuild
+ * them from it).
+ */
 export function buildPlanner(config: Config, model: DynamicsModel, cost: TaskCost, rng: Rng): Planner {
   const p = config.planner;
   const nu = model.actionNames.length;
-  const actions = new Float32Array(p.horizon * p.samples * nu); // [H, K, nu]
-  const weight = config.model.residual?.uncertainty_weight ?? 0;
-  const penalties: CostTerm[] = [];
-  if (model instanceof HybridModel) {
-    if (weight > 0) penalties.push(new UncertaintyPenalty(model, weight));
-    const value = config.learning.value;
-    if (value.enabled && value.weight > 0) penalties.push(new ValueTerminalCost(model, value.weight));
-  }
-  const engine = new RolloutEngine(model, cost, p.samples, p.horizon, config.control.period, actions, penalties);
+  const threads = rolloutThreads(config);
+  const engine: RolloutEvaluator =
+    threads > 1
+      ? new ParallelRolloutEngine(config, model, cost, p.samples, threads)
+      : buildRolloutEngine(config, model, cost, p.samples, new Float32Array(p.horizon * p.samples * nu)); // [H, K, nu]
   const bounds = actionBounds(config, model.actionNames);
   if (p.kind === 'mppi') {
     return new Mppi(

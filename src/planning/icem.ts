@@ -1,6 +1,6 @@
 import type { Rng } from '../core/rng.js';
 import { ColoredNoise } from './colored-noise.js';
-import type { RolloutEngine } from './rollout.js';
+import type { RolloutEvaluator } from './rollout-evaluator.js';
 import type { ActionBounds, Planner, PlanResult } from './planner.js';
 import { clampAction, nominalAction, shiftPlan } from './plan-buffer.js';
 
@@ -49,7 +49,7 @@ export class Icem implements Planner {
   private readonly byCost = (a: number, b: number): number => this.costs[a]! - this.costs[b]!;
 
   constructor(
-    private readonly engine: RolloutEngine,
+    private readonly engine: RolloutEvaluator,
     private readonly opts: IcemOptions,
     private readonly rng: Rng,
   ) {
@@ -170,6 +170,10 @@ export class Icem implements Planner {
     }
     this.plan.set(opts.execute === 'best' ? bestSeq : mean);
     return { bestCost, iterations: opts.iterations };
+  }
+
+  dispose(): void {
+    this.engine.dispose();
   }
 
   action(out: Float32Array): void {

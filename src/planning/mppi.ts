@@ -1,5 +1,5 @@
 import type { Rng } from '../core/rng.js';
-import type { RolloutEngine } from './rollout.js';
+import type { RolloutEvaluator } from './rollout-evaluator.js';
 import type { ActionBounds, Planner, PlanResult } from './planner.js';
 import { clampAction, nominalAction, shiftPlan } from './plan-buffer.js';
 
@@ -31,7 +31,7 @@ export class Mppi implements Planner {
   private readonly acc: Float64Array; // [H, nu]
 
   constructor(
-    private readonly engine: RolloutEngine,
+    private readonly engine: RolloutEvaluator,
     private readonly opts: MppiOptions,
     private readonly rng: Rng,
   ) {
@@ -59,6 +59,10 @@ export class Mppi implements Planner {
     let best = Infinity;
     for (let i = 0; i < this.opts.iterations; i++) best = this.iterate(state);
     return { bestCost: best, iterations: this.opts.iterations };
+  }
+
+  dispose(): void {
+    this.engine.dispose();
   }
 
   action(out: Float32Array): void {

@@ -17,6 +17,8 @@ export interface Planner {
   action(out: Float32Array): void;
   /** The current plan [H, nu] (a live view, do not keep across calls). */
   readonly plan: Float32Array;
+  /** Stops the rollout workers, if any; the planner is unusable afterwards. */
+  dispose(): void;
 }
 
 export interface PlanResult {

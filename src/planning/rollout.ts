@@ -1,6 +1,7 @@
 import type { DynamicsModel } from '../models/dynamics.js';
 import type { CostTerm } from '../costs/cost-term.js';
 import type { TaskCost } from '../costs/task-cost.js';
+import type { RolloutEvaluator } from './rollout-evaluator.js';
 
 /**
  * Evaluates K action sequences from one start state: propagates all samples through the
@@ -11,7 +12,7 @@ import type { TaskCost } from '../costs/task-cost.js';
  *   costs   [maxSamples]
  * Views of each step's block are made once, so `evaluate` allocates nothing.
  */
-export class RolloutEngine {
+export class RolloutEngine implements RolloutEvaluator {
   readonly stateDim: number;
   readonly actionDim: number;
   private cur: Float32Array; // [maxSamples, nx]
@@ -38,9 +39,14 @@ export class RolloutEngine {
     for (let t = 0; t < horizon; t++) this.stepViews.push(actions.subarray(t * block, (t + 1) * block));
   }
 
-  /** costs[k] = total cost of sample k's sequence, for k < count, starting from x0 [nx]. */
-  evaluate(x0: Float32Array, count: number, costs: Float32Array): void {
+  /**
+   * costs[k] = total cost of sample k's sequence, for k < count, starting from x0 [nx].
+   * These are samples [first, first + count) of a population of `total` (a worker's share):
+   * models that treat samples by index, such as an ensemble's member split, need to know.
+   */
+  evaluate(x0: Float32Array, count: number, costs: Float32Array, first = 0, total = count): void {
     const nx = this.stateDim;
+    this.model.setSampleWindow?.(first, total);
     for (let k = 0; k < count; k++) this.cur.set(x0, k * nx);
     costs.fill(0, 0, count);
     let a = this.stepViews[0]!;
@@ -57,5 +63,8 @@ export class RolloutEngine {
     for (const p of this.penalties) p.addTerminal(this.cur, a, count, costs);
     // A diverged rollout must lose, not poison the weights.
     for (let k = 0; k < count; k++) if (!Number.isFinite(costs[k]!)) costs[k] = 3.4e38;
+    this.model.setSampleWindow?.(0, 0); // other callers' batches are whole populations
   }
+
+  dispose(): void {}
 }

@@ -11,6 +11,7 @@ import { cartpole, cartpoleParams } from '../../../src/models/analytic/cartpole.
 import { HybridModel } from '../../../src/models/hybrid-model.js';
 import { discretize } from '../../../src/models/integrators.js';
 import { ResidualPredictor } from '../../../src/models/residual/residual-predictor.js';
+import { tfjsMlpKernel } from '../../../src/models/residual/tfjs-mlp-kernel.js';
 import { tf, selectTfBackend } from '../../../src/models/residual/tf-backend.js';
 import { RolloutEngine } from '../../../src/planning/rollout.js';
 import { testSnapshot } from './fixtures.js';
@@ -92,15 +93,16 @@ test('after setResidual, step = analytic + residual and version is the one given
   }
 });
 
-test("setResidual frees the replaced predictor's tensors", () => {
+test("setResidual frees the replaced predictor's tensors (tfjs kernel)", async () => {
+  const kernel = await tfjsMlpKernel();
   const model = new HybridModel(analytic());
   const baseline = tf.memory().numTensors;
-  const first = new ResidualPredictor(testSnapshot(3, 0.1), 16);
+  const first = new ResidualPredictor(testSnapshot(3, 0.1), 16, kernel);
   const perPredictor = tf.memory().numTensors - baseline;
   assert.ok(perPredictor > 0, 'a predictor holds tensors');
   model.setResidual(first, 1);
   for (let v = 2; v <= 5; v++) {
-    model.setResidual(new ResidualPredictor(testSnapshot(3 + v, 0.1), 16), v);
+    model.setResidual(new ResidualPredictor(testSnapshot(3 + v, 0.1), 16, kernel), v);
     assert.equal(tf.memory().numTensors - baseline, perPredictor, `after swap to v${v} only one predictor's tensors remain`);
   }
   const current = model.residual!;

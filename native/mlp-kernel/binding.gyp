@@ -1,0 +1,14 @@
+{
+  # The planner's MLP forward kernel. Built on the machine that runs it (npm ci), hence
+  # -march=native; -ffp-contract=fast only fuses a*b+c into FMA (no -ffast-math reassociation).
+  "targets": [
+    {
+      "target_name": "mlp_kernel",
+      "sources": ["mlp_kernel.c"],
+      "cflags_c": ["-std=gnu11", "-O3", "-march=native", "-ffp-contract=fast"],
+      "xcode_settings": {
+        "OTHER_CFLAGS": ["-std=gnu11", "-O3", "-march=native", "-ffp-contract=fast"]
+      }
+    }
+  ]
+}

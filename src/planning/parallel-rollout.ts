@@ -1,0 +1,159 @@
+import { availableParallelism } from 'node:os';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { Config } from '../config/schema.js';
+import type { TaskCost } from '../costs/task-cost.js';
+import type { DynamicsModel } from '../models/dynamics.js';
+import { HybridModel } from '../models/hybrid-model.js';
+import { buildRolloutEngine } from './build-rollout-engine.js';
+import type { RolloutEngine } from './rollout.js';
+import { Slot, SLOTS, WorkerState, type ModelUpdate, type RolloutWorkerInit, type WorkerFailure } from './rollout-channel.js';
+import type { RolloutEvaluator } from './rollout-evaluator.js';
+import { maxShare, splitShares } from './rollout-shares.js';
+
+/** How long the planner waits for a worker to start (module loading, kernels) or to finish a job. */
+const START_TIMEOUT_MS = 60_000;
+const JOB_TIMEOUT_MS = 10_000;
+
+/**
+ * Rolls K samples out on all cores: the planner's thread prices the first share itself while
+ * worker threads price the others, each with its own copy of the model and cost, reading the
+ * sequences from and writing the costs to shared memory. Every share keeps the sample indices it
+ * would have in one batch, so the result equals a single-threaded evaluation.
+ *
+ * Per tick nothing is allocated: one notify per worker to start, one wait per worker to finish.
+ * A new residual or value in the planner's HybridModel is noticed at the next evaluation and
+ * sent to the workers once.
+ */
+export class ParallelRolloutEngine implements RolloutEvaluator {
+  readonly stateDim: number;
+  readonly actionDim: number;
+  readonly horizon: number;
+  readonly actions: Float32Array; // [H, maxSamples, nu], shared
+  readonly threads: number;
+  private readonly local: RolloutEngine; // this thread's share
+  private readonly sharedCosts: Float32Array; // [maxSamples], shared
+  private readonly x0: Float32Array; // [nx], shared
+  private readonly ctrl: Int32Array; // [workers, SLOTS], shared
+  private readonly workers: Worker[] = [];
+  private readonly ports: MessagePort[] = [];
+  private readonly starts: Int32Array; // [threads + 1] share boundaries of the current job
+  private started = false;
+  private job = 0;
+  private updateSerial = 0;
+  private sentResidual: unknown = undefined;
+  private sentValue: unknown = undefined;
+
+  constructor(
+    config: Config,
+    private readonly model: DynamicsModel,
+    cost: TaskCost,
+    readonly maxSamples: number,
+    threads: number,
+  ) {
+    const H = config.planner.horizon;
+    const nu = model.actionNames.length;
+    const nx = model.stateNames.length;
+    this.threads = Math.max(1, Math.min(threads, maxSamples));
+    this.stateDim = nx;
+    this.actionDim = nu;
+    this.horizon = H;
+    const actionsBuf = new SharedArrayBuffer(H * maxSamples * nu * 4);
+    const costsBuf = new SharedArrayBuffer(maxSamples * 4);
+    const x0Buf = new SharedArrayBuffer(nx * 4);
+    const ctrlBuf = new SharedArrayBuffer(Math.max(1, this.threads - 1) * SLOTS * 4);
+    this.actions = new Float32Array(actionsBuf);
+    this.sharedCosts = new Float32Array(costsBuf);
+    this.x0 = new Float32Array(x0Buf);
+    this.ctrl = new Int32Array(ctrlBuf);
+    this.starts = new Int32Array(this.threads + 1);
+    this.local = buildRolloutEngine(config, model, cost, maxSamples, this.actions);
+    const share = maxShare(maxSamples, this.threads);
+    for (let i = 0; i < this.threads - 1; i++) {
+      const { port1, port2 } = new MessageChannel();
+      const init: RolloutWorkerInit = { config, index: i, maxShare: share, maxSamples, actions: actionsBuf, costs: costsBuf, x0: x0Buf, control: ctrlBuf, port: port2 };
+      const worker = new Worker(new URL('./rollout-worker.js', import.meta.url), { workerData: init, transferList: [port2] });
+      worker.unref(); // an idle pool must not keep the process alive
+      worker.on('error', () => {}); // reported through the control slots
+      this.workers.push(worker);
+      this.ports.push(port1);
+    }
+  }
+
+  evaluate(x0: Float32Array, count: number, costs: Float32Array): void {
+    if (!this.started) this.awaitStart();
+    const W = this.workers.length;
+    this.sendModelIfChanged();
+    splitShares(count, W + 1, this.starts);
+    this.x0.set(x0);
+    const job = ++this.job;
+    for (let i = 0; i < W; i++) {
+      const row = i * SLOTS;
+      const { ctrl } = this;
+      Atomics.store(ctrl, row + Slot.first, this.starts[i + 1]!);
+      Atomics.store(ctrl, row + Slot.count, this.starts[i + 2]! - this.starts[i + 1]!);
+      Atomics.store(ctrl, row + Slot.total, count);
+      Atomics.store(ctrl, row + Slot.update, this.updateSerial);
+      Atomics.store(ctrl, row + Slot.job, job);
+      Atomics.notify(ctrl, row + Slot.job);
+    }
+    this.local.evaluate(x0, this.starts[1]!, costs, 0, count);
+    for (let i = 0; i < W; i++) {
+      const row = i * SLOTS;
+      for (;;) {
+        const done = Atomics.load(this.ctrl, row + Slot.done);
+        if (done === job) break;
+        if (Atomics.wait(this.ctrl, row + Slot.done, done, JOB_TIMEOUT_MS) === 'timed-out') {
+          throw new Error(`rollout worker ${i + 1} did not finish a job within ${JOB_TIMEOUT_MS} ms`);
+        }
+      }
+      if (Atomics.load(this.ctrl, row + Slot.failed) !== 0) throw new Error(`rollout worker ${i + 1} failed: ${this.failure(i)}`);
+    }
+    for (let k = this.starts[1]!; k < count; k++) costs[k] = this.sharedCosts[k]!;
+  }
+
+  dispose(): void {
+    for (let i = 0; i < this.workers.length; i++) {
+      const row = i * SLOTS;
+      Atomics.store(this.ctrl, row + Slot.stop, 1);
+      Atomics.add(this.ctrl, row + Slot.job, 1);
+      Atomics.notify(this.ctrl, row + Slot.job);
+      this.ports[i]!.close();
+      void this.workers[i]!.terminate();
+    }
+    this.workers.length = 0;
+  }
+
+  /** Blocks until every worker has loaded its model (they start while the daemon sets up). */
+  private awaitStart(): void {
+    for (let i = 0; i < this.workers.length; i++) {
+      const slot = i * SLOTS + Slot.state;
+      if (Atomics.wait(this.ctrl, slot, WorkerState.starting, START_TIMEOUT_MS) === 'timed-out') {
+        throw new Error(`rollout worker ${i + 1} did not start within ${START_TIMEOUT_MS} ms`);
+      }
+      if (Atomics.load(this.ctrl, slot) === WorkerState.failed) throw new Error(`rollout worker ${i + 1} failed to start: ${this.failure(i)}`);
+    }
+    this.started = true;
+  }
+
+  private failure(i: number): string {
+    const msg = receiveMessageOnPort(this.ports[i]!);
+    return msg === undefined ? 'no reason given' : (msg.message as WorkerFailure).error;
+  }
+
+  /** A refit swapped the planner's residual or value: the workers get the same before the next job. */
+  private sendModelIfChanged(): void {
+    const m = this.model;
+    if (!(m instanceof HybridModel) || this.workers.length === 0) return;
+    if (m.residual === this.sentResidual && m.value === this.sentValue) return;
+    this.sentResidual = m.residual;
+    this.sentValue = m.value;
+    const update: ModelUpdate = { serial: ++this.updateSerial, version: m.version, residual: m.residual?.snapshot, value: m.value?.snapshot };
+    for (const p of this.ports) p.postMessage(update);
+  }
+}
+
+/** Threads to use for `planner.threads`: auto = one per core. */
+export function rolloutThreads(config: Config): number {
+  const t = config.planner.threads;
+  return t === 'auto' ? availableParallelism() : t;
+}
