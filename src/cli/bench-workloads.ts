@@ -1,9 +1,12 @@
 import { parseConfigText } from '../config/load-config.js';
-import type { Config } from '../config/schema.js';
+import type { Config, PlannerConfig } from '../config/schema.js';
+import { layerWidths, type ResidualSpec } from '../models/residual/residual-spec.js';
 
 /**
- * The fixed benchmark workloads. They never change with the examples in config/, so numbers
- * stay comparable across commits. W0: DESIGN's reference task with the analytic model only.
+ * The fixed benchmark workloads. They never change with the examples in config/ or with the
+ * schema's defaults (every planner setting is spelt out), so numbers stay comparable across
+ * commits. W0: DESIGN's reference task with the analytic model only; W1: the same with the
+ * residual ensemble; W2: W1 at four times the samples; W3: W1 planned by iCEM.
  */
 export interface Workload {
   name: string;
@@ -14,15 +17,26 @@ export interface Workload {
 /** DESIGN's W1 residual: 5 members of 5 -> 64 -> 64 -> 2x4 MLPs, all used by the planner. */
 const W1_RESIDUAL = 'residual: { members: 5, elites: 5, hidden: [64, 64], backend: auto }';
 
-const cartpoleBase = (samples: number, horizon: number, residual = ''): string => `
+/** The swing-up cost of every workload; the op-by-op baseline writes exactly this as tensor ops. */
+export const BENCH_COST_EXPR = '10*(1 - cos(theta)) + 1*x^2 + 0.1*x_dot^2 + 0.01*u^2 + 0.01*theta_dot^2';
+
+const mppi = (samples: number, horizon: number): string =>
+  `{ kind: mppi, samples: ${samples}, horizon: ${horizon}, iterations: 1, temperature: 1, noise_std: { u: 0.6 }, noise_smoothing: 0 }`;
+
+/** iCEM with the paper's settings: 10% elites, 30% of them kept, population shrinking by 1.25. */
+const icem = (samples: number, horizon: number, iterations: number): string =>
+  `{ kind: cem, samples: ${samples}, horizon: ${horizon}, iterations: ${iterations}, elite_fraction: 0.1, keep_elites: 0.3, ` +
+  'population_decay: 1.25, beta: 2, init_std: { u: 0.6 }, momentum: 0.1, execute: best }';
+
+const cartpoleBase = (planner: string, residual = ''): string => `
 name: bench
 seed: 7
 model: { robot: cartpole, integrator: rk4, substeps: 1${residual === '' ? '' : `, ${residual}`} }
 control: { period: 0.02, action_bounds: { u: [-1, 1] } }
-planner: { kind: mppi, samples: ${samples}, horizon: ${horizon}, iterations: 1, temperature: 1, noise_std: { u: 0.6 } }
+planner: ${planner}
 task:
   cost:
-    - { kind: expression, expr: "10*(1 - cos(theta)) + 1*x^2 + 0.1*x_dot^2 + 0.01*u^2 + 0.01*theta_dot^2", terminal_weight: 5 }
+    - { kind: expression, expr: "${BENCH_COST_EXPR}", terminal_weight: 5 }
   success: { expr: "abs(wrap(theta)) < 0.2" }
 plant:
   kind: sim
@@ -31,20 +45,67 @@ plant:
   actions: [{ name: u, actuator: cart_force }]
 `;
 
+/** W1's config at another size (tests run the same task small). */
+export function residualMppiConfig(samples: number, horizon: number): Config {
+  return parseConfigText(cartpoleBase(mppi(samples, horizon), W1_RESIDUAL), `bench W1 K=${samples} H=${horizon}`);
+}
+
 export function workloads(): Workload[] {
+  const residual = 'analytic RK4 + residual ensemble 5 x (64, 64) (seeded weights, one member per sample)';
   return [
     {
       name: 'W0',
       description: 'cart-pole, analytic model (RK4), MPPI, K=1024, H=30, 1 iteration',
-      config: parseConfigText(cartpoleBase(1024, 30), 'bench W0'),
+      config: parseConfigText(cartpoleBase(mppi(1024, 30)), 'bench W0'),
     },
     {
       name: 'W1',
-      description: 'cart-pole, analytic RK4 + residual ensemble 5 x (64, 64) (seeded weights, one member per sample), MPPI, K=1024, H=30, 1 iteration',
-      config: parseConfigText(cartpoleBase(1024, 30, W1_RESIDUAL), 'bench W1'),
+      description: `cart-pole, ${residual}, MPPI, K=1024, H=30, 1 iteration`,
+      config: residualMppiConfig(1024, 30),
+    },
+    {
+      name: 'W2',
+      description: `cart-pole, ${residual}, MPPI, K=4096, H=30, 1 iteration`,
+      config: residualMppiConfig(4096, 30),
+    },
+    {
+      name: 'W3',
+      description: `cart-pole, ${residual}, iCEM, K=1024 shrinking by 1.25 per iteration, H=30, 5 iterations`,
+      config: parseConfigText(cartpoleBase(icem(1024, 30, 5), W1_RESIDUAL), 'bench W3'),
     },
   ];
 }
 
 /** The start state of every benchmark iteration: the pole hanging, slightly off. */
 export const benchState = Float32Array.from([0.05, 3.0, 0, 0.1]);
+
+/**
+ * Samples rolled out over the horizon in one tick: K per MPPI iteration; for iCEM the sum of
+ * its shrinking populations, by the schedule of planning/icem.ts (a test counts what Icem
+ * actually evaluates against this).
+ */
+export function samplesPerTick(p: PlannerConfig): number {
+  if (p.kind === 'mppi') return p.samples * p.iterations;
+  const elitesFirst = Math.max(2, Math.round(p.samples * p.elite_fraction));
+  let total = 0;
+  for (let i = 0; i < p.iterations; i++) {
+    total += Math.min(Math.max(Math.round(p.samples / Math.pow(p.population_decay, i)), 2 * elitesFirst), p.samples);
+  }
+  return total;
+}
+
+/**
+ * Floating-point operations of one member's mean path for one sample and step, counted from the
+ * layer widths: per layer 2 in out for the matmul, out for the bias, out for the ReLU of hidden
+ * layers. The last layer has nx outputs: the planner never computes the log-variance columns.
+ */
+export function mlpFlopPerSampleStep(spec: ResidualSpec): number {
+  const w = layerWidths(spec);
+  w[w.length - 1] = spec.stateNames.length;
+  let flop = 0;
+  for (let l = 0; l + 1 < w.length; l++) {
+    const out = w[l + 1]!;
+    flop += 2 * w[l]! * out + out + (l + 2 < w.length ? out : 0);
+  }
+  return flop;
+}

@@ -19,8 +19,9 @@ usage:
       config it starts from the newest good model in the store and refits as it runs
   mpcd validate <config>... [--json]
       check config files; every wrong field is named with what was expected
-${SIM_ROBOT_USAGE}  mpcd bench [--json] [--iterations N] [--warmup N] [--only W0]
-      planning time per iteration on fixed workloads
+${SIM_ROBOT_USAGE}  mpcd bench [--json] [--iterations N] [--warmup N] [--only W0,W1,...] [--no-baseline]
+      planning time per iteration on fixed workloads (W0..W3), and W1 written op by op in tfjs
+      (W1-op-by-op, fewer iterations) with the ratio of their medians; --no-baseline skips it
 ${TRAIN_USAGE}${MODEL_USAGE}  mpcd plot <summary.json>... --out FILE.png [--label NAME]... [--title T] [--metric cost|success] [--font FILE.ttf]
       the learning curve (cost or success rate per episode) of runs saved with \`mpcd run ... --json > FILE\`
 `;
@@ -124,6 +125,7 @@ async function main(argv: string[]): Promise<number> {
           iterations: { type: 'string', default: '200' },
           warmup: { type: 'string', default: '30' },
           only: { type: 'string' },
+          'no-baseline': { type: 'boolean', default: false },
         },
       });
       const { benchCommand } = await import('./bench-command.js');
@@ -131,7 +133,8 @@ async function main(argv: string[]): Promise<number> {
         json: values.json,
         iterations: positiveInt(values.iterations, '--iterations'),
         warmup: nonNegativeInt(values.warmup, '--warmup'),
-        only: values.only,
+        only: values.only?.split(',').map((n) => n.trim()).filter((n) => n !== ''),
+        baseline: !values['no-baseline'],
       });
     }
     case undefined:
