@@ -105,6 +105,8 @@ export function testConfig(dir: string, transport: 'mqtt' | 'serial', name: stri
   set(['log', 'dir'], dir);
   // K=256 plans in a quarter of the time of K=1024 (two real-time processes share a small machine); over a real link the action lands about a period late, so the swing-up takes longer than in lock-step simulation: 8 s episodes, judged on their last 2 s as in simulation.
   set(['planner', 'samples'], 256);
+  // One planning thread: the virtual robot's process needs the other core in real time.
+  set(['planner', 'threads'], 1);
   set(['scenario', 'episode_seconds'], 8);
   // A busy CI machine may stretch a plan past one period now and then; clear such a fault fast.
   set(['safety', 'deadline'], 0.03);
