@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 /**
- * Builds the native MLP kernel (native/mlp-kernel) with node-gyp, on the machine that will run
+ * Builds the native kernels (native/kernels) with node-gyp, on the machine that will run
  * it. Run by `npm ci` / `npm install` (the package's `install` script): it prints one line saying
  * what it built or why it did not, and always exits 0, so that installing never fails where
  * there is no compiler; the planner then uses a portable kernel. `--strict` (for
  * `npm run build:native`) exits 1 on failure and prints the end of the build log.
  *
  * MPCD_NO_NATIVE=1 skips the build. The full node-gyp log is kept in
- * native/mlp-kernel/build/build-native.log.
+ * native/kernels/build/build-native.log.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -15,9 +15,9 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const addonDir = join(root, 'native', 'mlp-kernel');
+const addonDir = join(root, 'native', 'kernels');
 const buildDir = join(addonDir, 'build');
-const addonPath = join(buildDir, 'Release', 'mlp_kernel.node');
+const addonPath = join(buildDir, 'Release', 'mpcd_kernels.node');
 const logPath = join(buildDir, 'build-native.log');
 const strict = process.argv.includes('--strict');
 const BUILD_TIMEOUT_MS = 5 * 60 * 1000;
@@ -81,7 +81,7 @@ function probe() {
 
 function main() {
   if (process.env.MPCD_NO_NATIVE === '1') {
-    say('native MLP kernel not built (MPCD_NO_NATIVE=1); the planner will use a portable kernel');
+    say('native kernels not built (MPCD_NO_NATIVE=1); the planner will use a portable kernel');
     return 0;
   }
   const gyp = findNodeGyp();
@@ -92,22 +92,22 @@ function main() {
   const where = relative(root, addonPath);
   if (run.error || run.status !== 0 || !existsSync(addonPath)) {
     const reason = run.error?.message ?? failureReason(log);
-    say(`native MLP kernel not built (${reason}); the planner will use a portable kernel. Log: ${relative(root, logPath)}`);
+    say(`native kernels not built (${reason}); the planner will use a portable kernel. Log: ${relative(root, logPath)}`);
     if (strict) console.error(log.split('\n').slice(-40).join('\n'));
     return strict ? 1 : 0;
   }
   const loaded = probe();
   if (loaded.error !== undefined) {
-    say(`native MLP kernel built at ${where} but does not load (${loaded.error}); the planner will use a portable kernel`);
+    say(`native kernels built at ${where} but does not load (${loaded.error}); the planner will use a portable kernel`);
     return strict ? 1 : 0;
   }
-  say(`built native MLP kernel (${loaded.isa}) at ${where} with ${gyp.via}`);
+  say(`built native kernels (${loaded.isa}) at ${where} with ${gyp.via}`);
   return 0;
 }
 
 try {
   process.exitCode = main();
 } catch (err) {
-  say(`native MLP kernel not built (${err instanceof Error ? err.message : String(err)}); the planner will use a portable kernel`);
+  say(`native kernels not built (${err instanceof Error ? err.message : String(err)}); the planner will use a portable kernel`);
   process.exitCode = strict ? 1 : 0;
 }

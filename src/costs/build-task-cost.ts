@@ -2,8 +2,8 @@ import type { Config } from '../config/schema.js';
 import type { DynamicsModel } from '../models/dynamics.js';
 import { ActionEffort } from './action-effort.js';
 import type { CostTerm } from './cost-term.js';
-import { ExpressionCost } from './expression-cost.js';
 import type { ExpressionScope } from './expression-compiler.js';
+import { expressionCostTerm } from './native-expression-cost.js';
 import { resolveNamed } from './name-index.js';
 import { QuadraticTracking } from './quadratic-tracking.js';
 import { StateBounds } from './state-bounds.js';
@@ -23,7 +23,8 @@ export function buildTaskCost(config: Config, model: DynamicsModel): TaskCost {
     const name = term.name ?? `${term.kind}${i}`;
     switch (term.kind) {
       case 'expression':
-        return new ExpressionCost({ name, expr: term.expr, weight: term.weight, terminal_weight: term.terminal_weight }, scope, `${path}.expr`);
+        // Native where the addon loads and the expression has a program, else JavaScript.
+        return expressionCostTerm({ name, expr: term.expr, weight: term.weight, terminal_weight: term.terminal_weight }, scope, `${path}.expr`);
       case 'quadratic': {
         const weights = resolveNamed(term.weights, model.stateNames, `${path}.weights`);
         return new QuadraticTracking(

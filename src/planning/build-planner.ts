@@ -32,8 +32,8 @@ export function buildPlanner(config: Config, model: DynamicsModel, cost: TaskCos
   const nu = model.actionNames.length;
   const threads = rolloutThreads(config);
   const engine: RolloutEvaluator =
-    threads > 1
-      ? new ParallelRolloutEngine(config, model, cost, p.samples, threads)
+    threads > 1 || p.gpu === 'on' || (p.gpu === 'auto' && p.samples >= p.gpu_min_samples)
+      ? new ParallelRolloutEngine(config, model, cost, p.samples, threads, { mode: p.gpu, minSamples: p.gpu_min_samples })
       : buildRolloutEngine(config, model, cost, p.samples, new Float32Array(p.horizon * p.samples * nu)); // [H, K, nu]
   const bounds = actionBounds(config, model.actionNames);
   if (p.kind === 'mppi') {

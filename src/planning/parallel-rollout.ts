@@ -10,15 +10,28 @@ import { Slot, SLOTS, WorkerState, type ModelUpdate, type RolloutWorkerInit, typ
 import type { RolloutEvaluator } from './rollout-evaluator.js';
 import { maxShare, splitShares } from './rollout-shares.js';
 
-/** How long the planner waits for a worker to start (module loading, kernels) or to finish a job. */
-const START_TIMEOUT_MS = 60_000;
+/**
+ * How long the planner waits for a worker to start (module loading, kernels; a GPU worker also
+ * compiles its shader, which takes tens of seconds on a CPU Vulkan driver) or to finish a job.
+ */
+const START_TIMEOUT_MS = 180_000;
 const JOB_TIMEOUT_MS = 10_000;
+
+/** Whether and from what population size a GPU prices the samples instead of the cores. */
+export interface GpuPlacement {
+  readonly mode: 'auto' | 'off' | 'on';
+  readonly minSamples: number;
+}
 
 /**
  * Rolls K samples out on all cores: the planner's thread prices the first share itself while
  * worker threads price the others, each with its own copy of the model and cost, reading the
  * sequences from and writing the costs to shared memory. Every share keeps the sample indices it
  * would have in one batch, so the result equals a single-threaded evaluation.
+ *
+ * With a GPU (WebGPU through Dawn, see src/gpu), populations of at least `gpu.minSamples` go to
+ * one more worker that prices them all on the device; smaller ones stay on the cores, where the
+ * round trip to a GPU would cost more than it saves.
  *
  * Per tick nothing is allocated: one notify per worker to start, one wait per worker to finish.
  * A new residual or value in the planner's HybridModel is noticed at the next evaluation and
@@ -37,8 +50,14 @@ export class ParallelRolloutEngine implements RolloutEvaluator {
   private readonly workers: Worker[] = [];
   private readonly ports: MessagePort[] = [];
   private readonly starts: Int32Array; // [threads + 1] share boundaries of the current job
+  private readonly jobs: Int32Array; // [threads - 1] each CPU worker's current job number
+  /** The GPU worker's row in the control slots, after the CPU workers'; -1 without one. */
+  private gpuRow = -1;
+  private gpuWorker: Worker | undefined;
+  /** The GPU adapter in use, or why none is (undefined until the workers have started). */
+  gpuAdapter: string | undefined;
+  gpuUnavailable: string | undefined;
   private started = false;
-  private job = 0;
   private updateSerial = 0;
   private sentResidual: unknown = undefined;
   private sentValue: unknown = undefined;
@@ -49,6 +68,7 @@ export class ParallelRolloutEngine implements RolloutEvaluator {
     cost: TaskCost,
     readonly maxSamples: number,
     threads: number,
+    private readonly gpu: GpuPlacement = { mode: 'off', minSamples: Infinity },
   ) {
     const H = config.planner.horizon;
     const nu = model.actionNames.length;
@@ -60,12 +80,14 @@ export class ParallelRolloutEngine implements RolloutEvaluator {
     const actionsBuf = new SharedArrayBuffer(H * maxSamples * nu * 4);
     const costsBuf = new SharedArrayBuffer(maxSamples * 4);
     const x0Buf = new SharedArrayBuffer(nx * 4);
-    const ctrlBuf = new SharedArrayBuffer(Math.max(1, this.threads - 1) * SLOTS * 4);
+    const wantGpu = gpu.mode === 'on' || (gpu.mode === 'auto' && maxSamples >= gpu.minSamples);
+    const ctrlBuf = new SharedArrayBuffer(Math.max(1, this.threads - 1 + (wantGpu ? 1 : 0)) * SLOTS * 4); // [rows, SLOTS]
     this.actions = new Float32Array(actionsBuf);
     this.sharedCosts = new Float32Array(costsBuf);
     this.x0 = new Float32Array(x0Buf);
     this.ctrl = new Int32Array(ctrlBuf);
     this.starts = new Int32Array(this.threads + 1);
+    this.jobs = new Int32Array(this.threads - 1);
     this.local = buildRolloutEngine(config, model, cost, maxSamples, this.actions);
     const share = maxShare(maxSamples, this.threads);
     for (let i = 0; i < this.threads - 1; i++) {
@@ -77,73 +99,114 @@ export class ParallelRolloutEngine implements RolloutEvaluator {
       this.workers.push(worker);
       this.ports.push(port1);
     }
+    if (wantGpu) {
+      const { port1, port2 } = new MessageChannel();
+      this.gpuRow = this.threads - 1;
+      const init: RolloutWorkerInit = { config, index: this.gpuRow, maxShare: maxSamples, maxSamples, actions: actionsBuf, costs: costsBuf, x0: x0Buf, control: ctrlBuf, port: port2 };
+      this.gpuWorker = new Worker(new URL('./gpu-rollout-worker.js', import.meta.url), { workerData: init, transferList: [port2] });
+      this.gpuWorker.unref();
+      this.gpuWorker.on('error', () => {});
+      this.ports.push(port1);
+    }
   }
 
   evaluate(x0: Float32Array, count: number, costs: Float32Array): void {
     if (!this.started) this.awaitStart();
-    const W = this.workers.length;
     this.sendModelIfChanged();
+    if (this.gpuRow >= 0 && count >= this.gpu.minSamples) {
+      this.x0.set(x0);
+      const job = this.startJob(this.gpuRow, 0, count);
+      this.awaitJob(this.gpuRow, job, 'the GPU rollout worker');
+      for (let k = 0; k < count; k++) costs[k] = this.sharedCosts[k]!;
+      return;
+    }
+    const W = this.workers.length;
     splitShares(count, W + 1, this.starts);
     this.x0.set(x0);
-    const job = ++this.job;
-    for (let i = 0; i < W; i++) {
-      const row = i * SLOTS;
-      const { ctrl } = this;
-      Atomics.store(ctrl, row + Slot.first, this.starts[i + 1]!);
-      Atomics.store(ctrl, row + Slot.count, this.starts[i + 2]! - this.starts[i + 1]!);
-      Atomics.store(ctrl, row + Slot.total, count);
-      Atomics.store(ctrl, row + Slot.update, this.updateSerial);
-      Atomics.store(ctrl, row + Slot.job, job);
-      Atomics.notify(ctrl, row + Slot.job);
-    }
+    for (let i = 0; i < W; i++) this.jobs[i] = this.startJob(i, this.starts[i + 1]!, this.starts[i + 2]! - this.starts[i + 1]!, count);
     this.local.evaluate(x0, this.starts[1]!, costs, 0, count);
-    for (let i = 0; i < W; i++) {
-      const row = i * SLOTS;
-      for (;;) {
-        const done = Atomics.load(this.ctrl, row + Slot.done);
-        if (done === job) break;
-        if (Atomics.wait(this.ctrl, row + Slot.done, done, JOB_TIMEOUT_MS) === 'timed-out') {
-          throw new Error(`rollout worker ${i + 1} did not finish a job within ${JOB_TIMEOUT_MS} ms`);
-        }
-      }
-      if (Atomics.load(this.ctrl, row + Slot.failed) !== 0) throw new Error(`rollout worker ${i + 1} failed: ${this.failure(i)}`);
-    }
+    for (let i = 0; i < W; i++) this.awaitJob(i, this.jobs[i]!, `rollout worker ${i + 1}`);
     for (let k = this.starts[1]!; k < count; k++) costs[k] = this.sharedCosts[k]!;
   }
 
   dispose(): void {
-    for (let i = 0; i < this.workers.length; i++) {
+    const all = [...this.workers, ...(this.gpuWorker !== undefined ? [this.gpuWorker] : [])];
+    all.forEach((worker, i) => {
       const row = i * SLOTS;
       Atomics.store(this.ctrl, row + Slot.stop, 1);
       Atomics.add(this.ctrl, row + Slot.job, 1);
       Atomics.notify(this.ctrl, row + Slot.job);
       this.ports[i]!.close();
-      void this.workers[i]!.terminate();
-    }
+      void worker.terminate();
+    });
     this.workers.length = 0;
+    this.gpuWorker = undefined;
+    this.gpuRow = -1;
   }
 
-  /** Blocks until every worker has loaded its model (they start while the daemon sets up). */
+  /** Hands worker row `row` samples [first, first + count) of `total`; returns the job number. */
+  private startJob(row: number, first: number, count: number, total = count): number {
+    const { ctrl } = this;
+    const o = row * SLOTS;
+    Atomics.store(ctrl, o + Slot.first, first);
+    Atomics.store(ctrl, o + Slot.count, count);
+    Atomics.store(ctrl, o + Slot.total, total);
+    Atomics.store(ctrl, o + Slot.update, this.updateSerial);
+    const job = Atomics.add(ctrl, o + Slot.job, 1) + 1;
+    Atomics.notify(ctrl, o + Slot.job);
+    return job;
+  }
+
+  private awaitJob(row: number, job: number, who: string): void {
+    const o = row * SLOTS;
+    for (;;) {
+      const done = Atomics.load(this.ctrl, o + Slot.done);
+      if (done === job) break;
+      if (Atomics.wait(this.ctrl, o + Slot.done, done, JOB_TIMEOUT_MS) === 'timed-out') throw new Error(`${who} did not finish a job within ${JOB_TIMEOUT_MS} ms`);
+    }
+    if (Atomics.load(this.ctrl, o + Slot.failed) !== 0) throw new Error(`${who} failed: ${this.failure(row)}`);
+  }
+
+  /**
+   * Blocks until every worker has loaded its model (they start while the daemon sets up). A GPU
+   * that cannot serve leaves the work to the cores, unless the config demands it (gpu: on).
+   */
   private awaitStart(): void {
     for (let i = 0; i < this.workers.length; i++) {
-      const slot = i * SLOTS + Slot.state;
-      if (Atomics.wait(this.ctrl, slot, WorkerState.starting, START_TIMEOUT_MS) === 'timed-out') {
-        throw new Error(`rollout worker ${i + 1} did not start within ${START_TIMEOUT_MS} ms`);
+      if (this.waitState(i) === WorkerState.failed) throw new Error(`rollout worker ${i + 1} failed to start: ${this.failure(i)}`);
+    }
+    if (this.gpuRow >= 0) {
+      const state = this.waitState(this.gpuRow);
+      const msg = receiveMessageOnPort(this.ports[this.gpuRow]!)?.message as { adapter?: string; error?: string } | undefined;
+      if (state === WorkerState.ready) this.gpuAdapter = msg?.adapter ?? 'unknown adapter';
+      else {
+        this.gpuUnavailable = msg?.error ?? 'no reason given';
+        if (this.gpu.mode === 'on') throw new Error(`planner.gpu is on but no GPU rollout can run: ${this.gpuUnavailable}`);
+        void this.gpuWorker?.terminate();
+        this.gpuWorker = undefined;
+        this.gpuRow = -1;
       }
-      if (Atomics.load(this.ctrl, slot) === WorkerState.failed) throw new Error(`rollout worker ${i + 1} failed to start: ${this.failure(i)}`);
     }
     this.started = true;
   }
 
-  private failure(i: number): string {
-    const msg = receiveMessageOnPort(this.ports[i]!);
+  private waitState(row: number): number {
+    const slot = row * SLOTS + Slot.state;
+    if (Atomics.wait(this.ctrl, slot, WorkerState.starting, START_TIMEOUT_MS) === 'timed-out') {
+      throw new Error(`rollout worker ${row + 1} did not start within ${START_TIMEOUT_MS} ms`);
+    }
+    return Atomics.load(this.ctrl, slot);
+  }
+
+  private failure(row: number): string {
+    const msg = receiveMessageOnPort(this.ports[row]!);
     return msg === undefined ? 'no reason given' : (msg.message as WorkerFailure).error;
   }
 
   /** A refit swapped the planner's residual or value: the workers get the same before the next job. */
   private sendModelIfChanged(): void {
     const m = this.model;
-    if (!(m instanceof HybridModel) || this.workers.length === 0) return;
+    if (!(m instanceof HybridModel) || this.ports.length === 0) return;
     if (m.residual === this.sentResidual && m.value === this.sentValue) return;
     this.sentResidual = m.residual;
     this.sentValue = m.value;

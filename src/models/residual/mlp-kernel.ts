@@ -33,7 +33,7 @@ export interface MlpKernel {
 }
 
 /**
- * 'native': the SIMD addon built at install (native/mlp-kernel), fastest by far.
+ * 'native': the SIMD addon built at install (native/kernels), fastest by far.
  * 'tfjs': fused matmuls on the tfjs backend that tf-backend.ts selected (portable).
  * 'typescript': plain loops, slow but always there.
  * 'auto': the first of those that loads.

@@ -6,7 +6,7 @@ import { MpcdError } from '../../core/errors.js';
 import type { MlpKernel, MlpLayer, MlpNetwork } from './mlp-kernel.js';
 import { checkMaxRows, layerWidths, widestHidden } from './typescript-mlp-kernel.js';
 
-/** The addon's exports (native/mlp-kernel/mlp_kernel.c); it checks every argument itself. */
+/** The addon's exports (native/kernels/mlp_kernel.c); it checks every argument itself. */
 export interface NativeMlpAddon {
   /**
    * params: per layer W [dims[l], dims[l+1]] row-major then b [dims[l+1]]; x [rows, dims[0]]
@@ -30,7 +30,7 @@ export interface NativeMlpAddon {
 let addon: NativeMlpAddon | undefined;
 
 /**
- * Where the built addon lives: native/mlp-kernel/build/Release under the package root, found by
+ * Where the built addon lives: native/kernels/build/Release under the package root, found by
  * walking up to package.json (this file runs from dist/src/models/residual when compiled, from
  * src/models/residual under a TypeScript loader).
  */
@@ -42,7 +42,7 @@ export function nativeAddonPath(): string {
     if (parent === dir) throw new MpcdError('MLP_KERNEL', `no package.json above ${start}, so the native MLP kernel cannot be located`);
     dir = parent;
   }
-  return join(dir, 'native', 'mlp-kernel', 'build', 'Release', 'mlp_kernel.node');
+  return join(dir, 'native', 'kernels', 'build', 'Release', 'mpcd_kernels.node');
 }
 
 /** The addon, loaded once per thread; throws an MpcdError naming the file, the reason and the fix. */

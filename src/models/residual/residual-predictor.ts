@@ -1,7 +1,7 @@
 import { foldInputNormalizer, type EnsembleSnapshot } from './ensemble-snapshot.js';
 import type { MlpKernel, MlpLayer, MlpNetwork } from './mlp-kernel.js';
 import { plannerKernel } from './planner-kernel.js';
-import { inputDim, writeFeatures, type ResidualSpec } from './residual-spec.js';
+import { featureWriter, inputDim, type FeatureWriter, type ResidualSpec } from './residual-spec.js';
 
 /**
  * The residual ensemble in the planner: the mean residual of each sample's member, in state
@@ -19,6 +19,7 @@ export class ResidualPredictor {
   readonly members: number;
   private readonly nets: MlpNetwork[];
   private readonly features: Float32Array; // [maxBatch, inputDim]
+  private readonly writeFeatures: FeatureWriter;
   private readonly memberMeans: Float32Array; // [members, maxBatch, nx], for disagreement
   private readonly targetVar: Float32Array; // [nx], to measure disagreement in normalized units
   private disposed = false;
@@ -32,6 +33,7 @@ export class ResidualPredictor {
     this.members = snapshot.elites.length;
     this.nets = snapshot.elites.map((m) => kernel.createNetwork(memberLayers(snapshot, m), maxBatch));
     this.features = new Float32Array(maxBatch * inputDim(this.spec));
+    this.writeFeatures = featureWriter(this.spec);
     this.memberMeans = new Float32Array(this.members * maxBatch * this.spec.stateNames.length);
     this.targetVar = snapshot.target.std.map((s) => s * s);
   }
@@ -55,7 +57,7 @@ export class ResidualPredictor {
   ): void {
     const nx = this.spec.stateNames.length;
     const d = inputDim(this.spec);
-    writeFeatures(this.spec, states, actions, count, this.features);
+    this.writeFeatures(states, actions, count, this.features);
     const block = Math.ceil(total / this.members);
     if (disagreement === undefined) {
       for (let m = 0; m < this.members; m++) {

@@ -1,4 +1,5 @@
 import { stateFeatureDim, writeStateFeatureRow } from '../state-features.js';
+import { nativeVectorKernels } from './native-vector-kernels.js';
 
 /**
  * What a residual ensemble is, independent of its weights: the robot's names (a model trained
@@ -46,4 +47,21 @@ export function writeFeatures(spec: ResidualSpec, states: Float32Array, actions:
     const ao = k * nu;
     for (let j = 0; j < nu; j++) out[o++] = actions[ao + j]!;
   }
+}
+
+/** writeFeatures bound to one spec: features [count, inputDim] from states [count, nx], actions [count, nu]. */
+export type FeatureWriter = (states: Float32Array, actions: Float32Array, count: number, out: Float32Array) => void;
+
+/**
+ * writeFeatures for `spec`, by the native addon where it loads (its sin and cos vectorize across
+ * samples; the same float32 values nearly always, an ulp of a double apart at most before
+ * rounding), else the TypeScript one; MPCD_NO_NATIVE=1 forces the TypeScript.
+ */
+export function featureWriter(spec: ResidualSpec): FeatureWriter {
+  const kernels = nativeVectorKernels();
+  if (kernels === undefined) return (states, actions, count, out) => writeFeatures(spec, states, actions, count, out);
+  const angularMask = Uint8Array.from(spec.angular, (a) => (a ? 1 : 0)); // [nx]
+  const nx = spec.stateNames.length;
+  const nu = spec.actionNames.length;
+  return (states, actions, count, out) => kernels.stateFeatures(angularMask, states, nx, actions, nu, count, out);
 }

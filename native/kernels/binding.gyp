@@ -1,10 +1,11 @@
 {
-  # The planner's MLP forward kernel. Built on the machine that runs it (npm ci), hence
+  # The planner's MLP forward kernel, analytic dynamics, learners' features and cost expressions
+  # (one addon, see addon_exports.h). Built on the machine that runs it (npm ci), hence
   # -march=native; -ffp-contract=fast only fuses a*b+c into FMA (no -ffast-math reassociation).
   "targets": [
     {
-      "target_name": "mlp_kernel",
-      "sources": ["mlp_kernel.c"],
+      "target_name": "mpcd_kernels",
+      "sources": ["mlp_kernel.c", "analytic_kernel.c", "expression_kernel.c"],
       "cflags_c": ["-std=gnu11", "-O3", "-march=native", "-ffp-contract=fast"],
       "xcode_settings": {
         "OTHER_CFLAGS": ["-std=gnu11", "-O3", "-march=native", "-ffp-contract=fast"]

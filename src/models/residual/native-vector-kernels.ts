@@ -1,0 +1,95 @@
+import { MpcdError } from '../../core/errors.js';
+import { loadNativeMlpAddon } from './native-mlp-kernel.js';
+
+/**
+ * The native addon's kernels beside the MLP forward pass (native/kernels: analytic_kernel.c,
+ * expression_kernel.c). Each checks every argument itself and throws TypeError/RangeError.
+ */
+export interface NativeVectorKernels {
+  /**
+   * One control period for `count` samples: robot 0 cartpole (params [Mt, J, ml, g, bx, bth,
+   * gear]) or 1 pendulum (params [mgl, J, b, gear]); integrator 0 rk4, 1 semi-implicit Euler.
+   * states [count, nx], actions [count, 1], out [count, nx]; out may be states itself.
+   * exact = false (default): float32 arithmetic, a few ulps from the TypeScript models per step;
+   * true: double arithmetic rounded where they round, matching them bit for bit nearly always,
+   * about three times slower.
+   */
+  analyticStep(
+    robot: number,
+    params: Float64Array,
+    integrator: number,
+    substeps: number,
+    dt: number,
+    states: Float32Array,
+    actions: Float32Array,
+    out: Float32Array,
+    count: number,
+    exact?: boolean,
+  ): void;
+  /**
+   * out [count, d]: per sample, each state's sin and cos where angularMask[i] is nonzero, else its
+   * value, then the nu actions. angularMask [nx], states [count, nx], actions [count, nu].
+   */
+  stateFeatures(angularMask: Uint8Array, states: Float32Array, nx: number, actions: Float32Array, nu: number, count: number, out: Float32Array): void;
+  /**
+   * Runs an expression program (src/costs/expression-program.ts) over `count` samples:
+   * costs[k] += weight * value (mode 0) or = weight * value (mode 1); returns the total.
+   */
+  evalExpression(
+    ops: Int32Array,
+    consts: Float64Array,
+    states: Float32Array,
+    nx: number,
+    actions: Float32Array,
+    nu: number,
+    count: number,
+    weight: number,
+    costs: Float32Array,
+    mode: 0 | 1,
+  ): number;
+  /** The program opcodes' names, comma-separated, in opcode order. */
+  expressionOpcodes(): string;
+}
+
+const FUNCTIONS = ['analyticStep', 'stateFeatures', 'evalExpression', 'expressionOpcodes'] as const;
+
+let loaded: NativeVectorKernels | undefined;
+let failure: MpcdError | undefined;
+
+/**
+ * The kernels, loaded once per thread whatever MPCD_NO_NATIVE says; throws an MpcdError naming the
+ * reason where the addon does not load or is a build without them.
+ */
+export function loadNativeVectorKernels(): NativeVectorKernels {
+  if (loaded !== undefined) return loaded;
+  if (failure !== undefined) throw failure;
+  let reason: string;
+  try {
+    const addon = loadNativeMlpAddon() as unknown as Partial<Record<(typeof FUNCTIONS)[number], unknown>>;
+    const missing = FUNCTIONS.filter((name) => typeof addon[name] !== 'function');
+    if (missing.length === 0) {
+      loaded = addon as NativeVectorKernels;
+      return loaded;
+    }
+    reason = `it does not export ${missing.join(', ')}; it is stale`;
+  } catch (err) {
+    reason = err instanceof Error ? err.message : String(err);
+  }
+  failure = new MpcdError('NATIVE_KERNELS', `the native vector kernels cannot be loaded: ${reason}`, [
+    'build them with `npm run build:native` (needs Python 3, make and a C compiler); the TypeScript paths work without them',
+  ]);
+  throw failure;
+}
+
+/**
+ * The kernels, or undefined where the addon does not load (or is a build without them) or the
+ * environment sets MPCD_NO_NATIVE=1 to force the portable TypeScript paths.
+ */
+export function nativeVectorKernels(): NativeVectorKernels | undefined {
+  if (process.env['MPCD_NO_NATIVE'] === '1') return undefined;
+  try {
+    return loadNativeVectorKernels();
+  } catch {
+    return undefined;
+  }
+}
