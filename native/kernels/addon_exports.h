@@ -16,4 +16,7 @@ bool define_analytic_kernel(napi_env env, napi_value exports);
 /* evalExpression, expressionOpcodes (expression_kernel.c) */
 bool define_expression_kernel(napi_env env, napi_value exports);
 
+/* setThreadIdle (thread_priority.c) */
+bool define_thread_priority(napi_env env, napi_value exports);
+
 #endif /* MPCD_ADDON_EXPORTS_H */

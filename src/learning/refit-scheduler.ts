@@ -9,6 +9,8 @@ import { ValuePredictor } from '../models/value/value-predictor.js';
 import type { RefitRequest, RefitResponse } from './refit-protocol.js';
 import type { ReplayBuffer } from './replay-buffer.js';
 import { holdoutCount } from './residual-spec-for-config.js';
+import type { BackgroundPriority } from './background-priority.js';
+import { PlanningGate } from './planning-gate.js';
 
 export interface RefitRecord {
   readonly version: number;
@@ -48,9 +50,21 @@ export class RefitScheduler {
     private readonly storeDir: string,
     private readonly log: Logger,
     private readonly now: () => number = () => performance.now(),
+    /** How far the refit thread steps back for the control loop (see background-priority.ts). */
+    private readonly priority: BackgroundPriority = 'nice',
   ) {
     this.lastRefitAt = now();
+    // On a real clock the trainer also waits out each tick's planning; in lock-step simulation
+    // planning never pauses, so it must not.
+    if (priority === 'idle') {
+      const gate = new PlanningGate();
+      this.gate = gate;
+      this.planningHook = (busy) => gate.set(busy);
+    }
   }
+
+  private readonly gate: PlanningGate | undefined;
+  readonly planningHook: ((busy: boolean) => void) | undefined;
 
   /** A refit is running in the worker right now. */
   get refitting(): boolean {
@@ -162,7 +176,7 @@ export class RefitScheduler {
   private ensureWorker(): { worker: Worker } {
     if (this.worker === undefined) {
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(new URL('./refit-worker.js', import.meta.url), { workerData: { results: port2 }, transferList: [port2] });
+      const worker = new Worker(new URL('./refit-worker.js', import.meta.url), { workerData: { results: port2, priority: this.priority, gate: this.gate?.buffer }, transferList: [port2] });
       worker.on('error', (err) => {
         // The worker died (out of memory, a bug): keep the model in use, start a fresh worker next time.
         this.errors++;

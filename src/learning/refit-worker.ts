@@ -4,13 +4,14 @@
  * model store, and answers whether it is better. All of the heavy work (training, disk) happens
  * here, off the control path; the main thread only swaps a reference.
  */
-import { setPriority } from 'node:os';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { buildAnalyticModel } from '../models/build-model.js';
 import { trainEnsemble } from '../models/residual/ensemble-trainer.js';
 import { selectTfBackend } from '../models/residual/tf-backend.js';
 import { createLogger } from '../telemetry/logger.js';
+import { lowerThreadPriority, type BackgroundPriority } from './background-priority.js';
 import { ModelStore } from './model-store.js';
+import { PlanningGate } from './planning-gate.js';
 import type { RefitRequest, RefitResponse } from './refit-protocol.js';
 import { buildResidualDataset, snapshotScore } from './residual-dataset.js';
 import { fitTerminalValue } from './terminal-value.js';
@@ -18,17 +19,25 @@ import { requireResidualSpec, trainOptionsFor } from './residual-spec-for-config
 
 const log = createLogger('mpcd-refit');
 
-// Training yields the CPU to the control thread: on Linux a nice value is per thread, so this
-// lowers only this worker. Where it is refused (no permission, another OS) training still runs.
-try {
-  setPriority(0, 19);
-} catch (err) {
-  log.warn({ reason: (err as Error).message }, 'could not lower the refit thread priority');
+// Training yields the CPU to the planner's threads.
+const setup = workerData as { results: MessagePort; priority: BackgroundPriority; gate: SharedArrayBuffer | undefined };
+/** Before each training batch: leave the real-time planner its ticks (see planning-gate.ts). */
+const gate = setup.gate === undefined ? undefined : new PlanningGate(setup.gate);
+function betweenTicks(periodMs: number): (() => void) | undefined {
+  if (gate === undefined) return undefined;
+  let batchMs = 2; // a running estimate of one batch's time, with the wait excluded
+  let started = -1;
+  return () => {
+    if (started >= 0) batchMs = 0.8 * batchMs + 0.2 * (performance.now() - started);
+    gate.waitForRoom(periodMs, 1.5 * batchMs);
+    started = performance.now();
+  };
 }
+log.debug({ priority: lowerThreadPriority(log, setup.priority) }, 'refit thread priority');
 const port = parentPort;
 if (port === null) throw new Error('refit-worker.js must run as a worker thread');
 /** Answers go on their own channel, which the main thread polls between control ticks. */
-const results = (workerData as { results: MessagePort }).results;
+const results = setup.results;
 
 port.on('message', (req: RefitRequest) => {
   refit(req).then(
@@ -48,7 +57,7 @@ async function refit(req: RefitRequest): Promise<RefitResponse> {
   const rowSize = 2 * spec.stateNames.length + spec.actionNames.length;
   const nTrain = req.n - req.holdout;
   const train = buildResidualDataset(spec, analytic, req.rows, nTrain, dt);
-  const { snapshot, report } = trainEnsemble(spec, train, trainOptionsFor(c, req.seed));
+  const { snapshot, report } = trainEnsemble(spec, train, trainOptionsFor(c, req.seed), undefined, betweenTicks(1000 * c.control.period));
   const held = req.rows.subarray(nTrain * rowSize, req.n * rowSize);
   const score = snapshotScore(analytic, snapshot, held, req.holdout, dt);
   const previousScore = snapshotScore(analytic, req.current?.snapshot, held, req.holdout, dt);

@@ -28,7 +28,8 @@ export class ResidualLearning {
     private readonly scheduler: RefitScheduler | undefined,
   ) {}
 
-  static async start(config: Config, model: HybridModel, modelDir: string, log: Logger): Promise<ResidualLearning> {
+  /** `realtime`: the control loop runs on a real clock, so refits may only use idle CPU time. */
+  static async start(config: Config, model: HybridModel, modelDir: string, log: Logger, realtime = false): Promise<ResidualLearning> {
     const residual = config.model.residual;
     if (residual === undefined) throw new Error('ResidualLearning needs model.residual');
     const backend = await selectTfBackend(residual.backend, log);
@@ -44,7 +45,7 @@ export class ResidualLearning {
     let scheduler: RefitScheduler | undefined;
     if (config.learning.enabled) {
       const buffer = new ReplayBuffer(spec.stateNames.length, spec.actionNames.length, config.learning.buffer_capacity);
-      scheduler = new RefitScheduler(config, model, buffer, store.dir, log);
+      scheduler = new RefitScheduler(config, model, buffer, store.dir, log, undefined, realtime ? 'idle' : 'nice');
       if (loaded !== undefined) scheduler.setCurrent(loaded.snapshot, loaded.version);
     }
     return new ResidualLearning(model, backend, kernel?.name ?? 'none', store, loaded?.version ?? 0, scheduler);
@@ -61,6 +62,11 @@ export class ResidualLearning {
 
   get refits(): readonly RefitRecord[] {
     return this.scheduler?.history ?? [];
+  }
+
+  /** Tells a real-time refit when the planner is busy (undefined in lock-step simulation). */
+  get planningHook(): ((busy: boolean) => void) | undefined {
+    return this.scheduler?.planningHook;
   }
 
   onTransition(tr: Transition): void {

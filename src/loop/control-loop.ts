@@ -37,16 +37,24 @@ export interface ControlStep {
 /** The planning stage: from a state to an action [nu]; may take time (then ticks are dropped). */
 export type PlanStage = (state: Float32Array, elapsedPeriods: number) => ObservableInput<{ action: Float32Array; planMs: number }>;
 
-/** A synchronous planning stage around a Planner: warm-start shift, optimize, first action. */
-export function plannerStage(planner: Planner): PlanStage {
+/**
+ * A synchronous planning stage around a Planner: warm-start shift, optimize, first action.
+ * `planning` hears when each tick's planning starts and ends (a refit trains only between).
+ */
+export function plannerStage(planner: Planner, planning?: (busy: boolean) => void): PlanStage {
   const action = new Float32Array(planner.actionDim);
   let first = true;
   return (state, elapsed) =>
     defer(() => {
+      planning?.(true);
       const t0 = performance.now();
       if (!first) planner.advance(elapsed);
       first = false;
-      planner.optimize(state);
+      try {
+        planner.optimize(state);
+      } finally {
+        planning?.(false);
+      }
       planner.action(action);
       return of({ action, planMs: performance.now() - t0 });
     });

@@ -115,7 +115,9 @@ export class SimSession {
     const rng = new Rng(opts.seed ?? c.seed);
     const logger = createLogger();
     const model = buildModel(c, c.planner.samples);
-    const learning = model instanceof HybridModel ? await ResidualLearning.start(c, model, resolveModelDir(c, opts.modelDir), logger) : undefined;
+    // A wire plant is always a robot on a real clock; the in-process sim only with --realtime.
+    const onRealClock = opts.realtime === true || c.plant.kind !== 'sim';
+    const learning = model instanceof HybridModel ? await ResidualLearning.start(c, model, resolveModelDir(c, opts.modelDir), logger, onRealClock) : undefined;
     const cost = buildTaskCost(c, model);
     const planner = buildPlanner(c, model, cost, rng.fork());
     const { plant, sim, description } = await openPlant(loaded, {
@@ -187,7 +189,7 @@ export class SimSession {
       periodMs: this.periodMs,
       scheduler,
       steps: this.steps,
-      plan: plannerStage(this.planner),
+      plan: plannerStage(this.planner, this.learning?.planningHook),
       filter: this.filter,
       safety: this.safety,
     }).pipe(

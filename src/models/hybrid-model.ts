@@ -47,7 +47,14 @@ export class HybridModel implements DynamicsModel {
     const old = this.valuePredictor;
     this.valuePredictor = value;
     if (old !== undefined && old !== value) old.dispose();
+    for (const l of this.listeners) l();
   }
+
+  /** Calls `listener` after every setResidual and setValue (rollout workers copy the model). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+  private readonly listeners: (() => void)[] = [];
 
   /** Installs a new residual (or none) and frees the old one's tensors. */
   setResidual(predictor: ResidualPredictor | undefined, version: number): void {
@@ -55,6 +62,7 @@ export class HybridModel implements DynamicsModel {
     this.predictor = predictor;
     this.currentVersion = predictor === undefined ? 0 : version;
     if (old !== undefined && old !== predictor) old.dispose();
+    for (const l of this.listeners) l();
   }
 
   setSampleWindow(first: number, total: number): void {

@@ -50,7 +50,7 @@ export class ParallelRolloutEngine implements RolloutEvaluator {
   private readonly workers: Worker[] = [];
   private readonly ports: MessagePort[] = [];
   private readonly starts: Int32Array; // [threads + 1] share boundaries of the current job
-  private readonly jobs: Int32Array; // [threads - 1] each CPU worker's current job number
+  private readonly jobs: Int32Array; // [rows] each worker's last job number (CPU workers, then the GPU's)
   /** The GPU worker's row in the control slots, after the CPU workers'; -1 without one. */
   private gpuRow = -1;
   private gpuWorker: Worker | undefined;
@@ -87,7 +87,7 @@ export class ParallelRolloutEngine implements RolloutEvaluator {
     this.x0 = new Float32Array(x0Buf);
     this.ctrl = new Int32Array(ctrlBuf);
     this.starts = new Int32Array(this.threads + 1);
-    this.jobs = new Int32Array(this.threads - 1);
+    this.jobs = new Int32Array(this.threads);
     this.local = buildRolloutEngine(config, model, cost, maxSamples, this.actions);
     const share = maxShare(maxSamples, this.threads);
     for (let i = 0; i < this.threads - 1; i++) {
@@ -108,14 +108,36 @@ export class ParallelRolloutEngine implements RolloutEvaluator {
       this.gpuWorker.on('error', () => {});
       this.ports.push(port1);
     }
+    if (model instanceof HybridModel) model.onChange(() => this.pushModel());
+  }
+
+  /**
+   * A refit swapped the model between ticks: send it now and let every worker install it at
+   * once (a job of no samples), so that building its networks is not part of the next tick.
+   */
+  private pushModel(): void {
+    if (!this.started || this.ports.length === 0) return; // the first evaluation sends it
+    this.sendModelIfChanged();
+    for (let i = 0; i < this.workers.length; i++) {
+      this.awaitJob(i, this.jobs[i]!, `rollout worker ${i + 1}`);
+      this.jobs[i] = this.startJob(i, 0, 0);
+    }
+    if (this.gpuRow >= 0) {
+      this.awaitJob(this.gpuRow, this.jobs[this.gpuRow]!, 'the GPU rollout worker');
+      this.jobs[this.gpuRow] = this.startJob(this.gpuRow, 0, 0);
+    }
   }
 
   evaluate(x0: Float32Array, count: number, costs: Float32Array): void {
     if (!this.started) this.awaitStart();
     this.sendModelIfChanged();
+    // A model pushed between ticks is usually installed by now; a job's slots are rewritten only
+    // once the worker is done with the last one.
+    for (let i = 0; i < this.workers.length; i++) this.awaitJob(i, this.jobs[i]!, `rollout worker ${i + 1}`);
+    if (this.gpuRow >= 0) this.awaitJob(this.gpuRow, this.jobs[this.gpuRow]!, 'the GPU rollout worker');
     if (this.gpuRow >= 0 && count >= this.gpu.minSamples) {
       this.x0.set(x0);
-      const job = this.startJob(this.gpuRow, 0, count);
+      const job = (this.jobs[this.gpuRow] = this.startJob(this.gpuRow, 0, count));
       this.awaitJob(this.gpuRow, job, 'the GPU rollout worker');
       for (let k = 0; k < count; k++) costs[k] = this.sharedCosts[k]!;
       return;
@@ -142,6 +164,8 @@ export class ParallelRolloutEngine implements RolloutEvaluator {
     this.workers.length = 0;
     this.gpuWorker = undefined;
     this.gpuRow = -1;
+    this.started = false; // and no more model pushes
+    this.ports.length = 0;
   }
 
   /** Hands worker row `row` samples [first, first + count) of `total`; returns the job number. */

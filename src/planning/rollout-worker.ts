@@ -79,7 +79,7 @@ async function serve(): Promise<void> {
         for (let i = 0; i < count * nu; i++) local[dst + i] = shared[src + i]!;
       }
       for (let i = 0; i < x0.length; i++) localX0[i] = x0[i]!;
-      engine.evaluate(localX0, count, localCosts, first, total);
+      if (count > 0) engine.evaluate(localX0, count, localCosts, first, total); // 0: a model update only
       for (let k = 0; k < count; k++) sharedCosts[first + k] = localCosts[k]!;
       Atomics.store(ctrl, row + Slot.failed, 0);
     } catch (err) {

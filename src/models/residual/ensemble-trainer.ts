@@ -46,6 +46,8 @@ export function trainEnsemble(
   data: ResidualDataset,
   opts: TrainOptions,
   onEpoch?: (epoch: number, bestMse: number) => void,
+  /** Called before every batch; may block (a real-time refit waits out the planner's ticks). */
+  beforeBatch?: () => void,
 ): { snapshot: EnsembleSnapshot; report: TrainReport } {
   const t0 = performance.now();
   const rng = new Rng(opts.seed);
@@ -111,6 +113,7 @@ export function trainEnsemble(
   for (epoch = 1; epoch <= opts.maxEpochs; epoch++) {
     for (let m = 0; m < E; m++) perm[m]!.set(shuffledFrom(boot[m]!, rng));
     for (let start = 0; start + B <= nTrain; start += B) {
+      beforeBatch?.();
       for (let m = 0; m < E; m++) {
         for (let i = 0; i < B; i++) {
           const r = perm[m]![start + i]!;

@@ -8,6 +8,8 @@ import { checkMaxRows, layerWidths, widestHidden } from './typescript-mlp-kernel
 
 /** The addon's exports (native/kernels/mlp_kernel.c); it checks every argument itself. */
 export interface NativeMlpAddon {
+  /** Puts the calling thread under SCHED_IDLE (Linux); false where refused or unsupported. */
+  setThreadIdle(): boolean;
   /**
    * params: per layer W [dims[l], dims[l+1]] row-major then b [dims[l+1]]; x [rows, dims[0]]
    * from xOffset; y [rows, dims[L]] from yOffset; scratch >= 2 * rows * widest hidden floats.
