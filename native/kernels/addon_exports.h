@@ -16,6 +16,9 @@ bool define_analytic_kernel(napi_env env, napi_value exports);
 /* evalExpression, expressionOpcodes (expression_kernel.c) */
 bool define_expression_kernel(napi_env env, napi_value exports);
 
+/* normalFill (normal_kernel.c) */
+bool define_normal_kernel(napi_env env, napi_value exports);
+
 /* setThreadIdle (thread_priority.c) */
 bool define_thread_priority(napi_env env, napi_value exports);
 

@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "mpcd_kernels",
-      "sources": ["mlp_kernel.c", "analytic_kernel.c", "expression_kernel.c", "thread_priority.c"],
+      "sources": ["mlp_kernel.c", "analytic_kernel.c", "expression_kernel.c", "normal_kernel.c", "thread_priority.c"],
       "cflags_c": ["-std=gnu11", "-O3", "-march=native", "-ffp-contract=fast"],
       "xcode_settings": {
         "OTHER_CFLAGS": ["-std=gnu11", "-O3", "-march=native", "-ffp-contract=fast"]

@@ -1,3 +1,5 @@
+import { loadNativeMlpAddon } from '../models/residual/native-mlp-kernel.js';
+
 /**
  * Seeded pseudo-random generator (xoshiro128**, 32-bit state words) with normal deviates by the
  * ziggurat method (128 layers; one 32-bit draw per deviate 98.8% of the time, where the polar
@@ -76,15 +78,35 @@ export class Rng {
     return f < Math.exp(-0.5 * x * x) ? x : NaN;
   }
 
-  /** Fills out[0..count) with standard normal deviates. */
-  fillNormal(out: Float32Array, count = out.length): void {
-    for (let i = 0; i < count; i++) out[i] = this.normal();
+  /**
+   * Fills out[offset .. offset + count) with standard normal deviates: the same stream as
+   * `count` calls of normal(), drawn by the native kernel where it loads (a few ns each).
+   */
+  fillNormal(out: Float32Array, count = out.length, offset = 0): void {
+    const fill = nativeNormalFill();
+    if (fill !== null) return fill(this.s, ZIG_TABLES, out, offset, count);
+    for (let i = 0; i < count; i++) out[offset + i] = this.normal();
   }
 
   /** A new generator whose stream is derived from this one (for per-episode or per-part seeds). */
   fork(): Rng {
     return new Rng(this.nextU32());
   }
+}
+
+type NormalFill = (state: Int32Array, tables: Float64Array, out: Float32Array, offset: number, count: number) => void;
+let normalFill: NormalFill | null | undefined;
+
+/** The native sampler (native/kernels/normal_kernel.c), or null where the addon is missing or MPCD_NO_NATIVE=1. */
+function nativeNormalFill(): NormalFill | null {
+  if (normalFill === undefined) {
+    try {
+      normalFill = process.env.MPCD_NO_NATIVE === '1' ? null : loadNativeMlpAddon().normalFill;
+    } catch {
+      normalFill = null;
+    }
+  }
+  return normalFill;
 }
 
 /**
@@ -94,9 +116,10 @@ export class Rng {
  */
 const ZIG_R = 3.442619855899;
 const ZIG_V = 9.91256303526217e-3;
-const ZIG_X = new Float64Array(129);
-const ZIG_F = new Float64Array(129);
-const ZIG_SCALE = new Float64Array(128);
+const ZIG_TABLES = new Float64Array(129 + 129 + 128); // X, F, SCALE, as the native sampler takes them
+const ZIG_X = ZIG_TABLES.subarray(0, 129);
+const ZIG_F = ZIG_TABLES.subarray(129, 258);
+const ZIG_SCALE = ZIG_TABLES.subarray(258);
 {
   const f = (x: number): number => Math.exp(-0.5 * x * x);
   ZIG_X[0] = ZIG_V / f(ZIG_R);

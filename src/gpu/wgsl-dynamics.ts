@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import type { CartpoleParams } from '../models/analytic/cartpole.js';
+import { cartpoleConstants, type CartpoleParams } from '../models/analytic/cartpole.js';
 import type { PendulumParams } from '../models/analytic/pendulum.js';
 import type { ParamBlock } from './param-block.js';
 
@@ -13,13 +13,7 @@ import type { ParamBlock } from './param-block.js';
 type WgslDynamics = (params: never, block: ParamBlock) => string;
 
 function cartpoleWgsl(p: CartpoleParams, block: ParamBlock): string {
-  const M = p.cart_mass;
-  const m = p.pole_mass;
-  const l = p.pole_length / 2;
-  const I = p.pole_inertia ?? (m * p.pole_length * p.pole_length) / 12;
-  const ml = m * l;
-  const Mt = M + m;
-  const J = I + m * l * l;
+  const { ml, Mt, J } = cartpoleConstants(p);
   return /* wgsl */ `
 fn dynamics(s: array<f32, 4>, a: array<f32, 1>) -> array<f32, 4> {
   let gear = ${block.ref(p.gear)};

@@ -1,7 +1,7 @@
 import type { Rng } from '../core/rng.js';
 import type { RolloutEvaluator } from './rollout-evaluator.js';
 import type { ActionBounds, Planner, PlanResult } from './planner.js';
-import { clampAction, nominalAction, shiftPlan } from './plan-buffer.js';
+import { nominalAction, shiftPlan } from './plan-buffer.js';
 
 export interface MppiOptions {
   samples: number; // K
@@ -75,24 +75,26 @@ export class Mppi implements Planner {
     const innov = Math.sqrt(1 - rho * rho);
     const block = this.engine.maxSamples * nu; // the engine's [H, maxSamples, nu] step stride
     // Noise: eps_t = rho eps_{t-1} + sqrt(1 - rho^2) w_t keeps unit variance while smoothing.
-    for (let t = 0; t < H; t++) {
-      const o = t * block;
-      for (let k = 0; k < K; k++) {
-        for (let j = 0; j < nu; j++) {
-          const idx = o + k * nu + j;
-          const w = rng.normal();
-          // samples[] holds eps until the sequences are formed below.
-          samples[idx] = t === 0 || rho === 0 ? w : rho * samples[idx - block]! + innov * w;
-        }
+    // samples[] holds the white noise w, then eps, until the sequences are formed below.
+    for (let t = 0; t < H; t++) rng.fillNormal(samples, K * nu, t * block);
+    if (rho !== 0) {
+      for (let t = 1; t < H; t++) {
+        const o = t * block;
+        for (let i = 0; i < K * nu; i++) samples[o + i] = rho * samples[o + i - block]! + innov * samples[o + i]!;
       }
     }
+    // Sequences: plan + std * eps, clamped to the bounds; sample 0 is the plan itself.
     for (let t = 0; t < H; t++) {
-      const o = t * block;
-      for (let k = 0; k < K; k++) {
-        for (let j = 0; j < nu; j++) {
-          const idx = o + k * nu + j;
-          const u = plan[t * nu + j]!;
-          samples[idx] = k === 0 ? u : clampAction(u + noiseStd[j]! * samples[idx]!, j, bounds);
+      for (let j = 0; j < nu; j++) {
+        const u = plan[t * nu + j]!;
+        const sd = noiseStd[j]!;
+        const lo = bounds.low[j]!;
+        const hi = bounds.high[j]!;
+        const o = t * block + j;
+        samples[o] = u;
+        for (let idx = o + nu; idx < o + K * nu; idx += nu) {
+          const v = u + sd * samples[idx]!;
+          samples[idx] = v < lo ? lo : v > hi ? hi : v;
         }
       }
     }
@@ -108,10 +110,13 @@ export class Mppi implements Planner {
     acc.fill(0);
     for (let t = 0; t < H; t++) {
       const o = t * block;
-      for (let k = 0; k < K; k++) {
-        const w = weights[k]!;
-        if (w < 1e-12) continue;
-        for (let j = 0; j < nu; j++) acc[t * nu + j] = acc[t * nu + j]! + w * samples[o + k * nu + j]!;
+      for (let j = 0; j < nu; j++) {
+        let a = 0;
+        for (let k = 0; k < K; k++) {
+          const w = weights[k]!;
+          if (w >= 1e-12) a += w * samples[o + k * nu + j]!;
+        }
+        acc[t * nu + j] = a;
       }
     }
     for (let i = 0; i < H * nu; i++) plan[i] = acc[i]! / sum;

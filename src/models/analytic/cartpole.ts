@@ -20,14 +20,16 @@ export const cartpoleParams = z
   .strict();
 export type CartpoleParams = z.infer<typeof cartpoleParams>;
 
-export function cartpole(p: CartpoleParams): ContinuousDynamics {
-  const M = p.cart_mass;
+/** The constants the equations of motion use (also by the native and WGSL versions of them). */
+export function cartpoleConstants(p: CartpoleParams): { ml: number; Mt: number; J: number } {
   const m = p.pole_mass;
-  const l = p.pole_length / 2;
+  const l = p.pole_length / 2; // centre of mass
   const I = p.pole_inertia ?? (m * p.pole_length * p.pole_length) / 12;
-  const ml = m * l;
-  const Mt = M + m;
-  const J = I + m * l * l; // pole inertia about the hinge
+  return { ml: m * l, Mt: p.cart_mass + m, J: I + m * l * l /* about the hinge */ };
+}
+
+export function cartpole(p: CartpoleParams): ContinuousDynamics {
+  const { ml, Mt, J } = cartpoleConstants(p);
   const { cart_damping: bx, pole_damping: bth, gear, gravity: g } = p;
   return {
     stateNames: ['x', 'theta', 'x_dot', 'theta_dot'],

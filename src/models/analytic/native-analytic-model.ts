@@ -1,7 +1,7 @@
 import type { DynamicsModel } from '../dynamics.js';
 import type { IntegratorKind } from '../integrators.js';
 import { nativeVectorKernels, type NativeVectorKernels } from '../residual/native-vector-kernels.js';
-import { cartpoleParams } from './cartpole.js';
+import { cartpoleConstants, cartpoleParams } from './cartpole.js';
 import { pendulumParams } from './pendulum.js';
 import { createAnalytic, type RobotName } from './registry.js';
 
@@ -30,11 +30,9 @@ const NATIVE_ROBOTS: Partial<Record<RobotName, { code: number; params: (raw: unk
     code: 0,
     params: (raw) => {
       const p = cartpoleParams.parse(raw ?? {});
-      const m = p.pole_mass;
-      const l = p.pole_length / 2;
-      const I = p.pole_inertia ?? (m * p.pole_length * p.pole_length) / 12;
+      const { Mt, J, ml } = cartpoleConstants(p);
       // [Mt, J, ml, g, bx, bth, gear]
-      return Float64Array.of(p.cart_mass + m, I + m * l * l, m * l, p.gravity, p.cart_damping, p.pole_damping, p.gear);
+      return Float64Array.of(Mt, J, ml, p.gravity, p.cart_damping, p.pole_damping, p.gear);
     },
   },
   pendulum: {

@@ -10,6 +10,8 @@ import { checkMaxRows, layerWidths, widestHidden } from './typescript-mlp-kernel
 export interface NativeMlpAddon {
   /** Puts the calling thread under SCHED_IDLE (Linux); false where refused or unsupported. */
   setThreadIdle(): boolean;
+  /** Standard normals into out[offset ..], Rng's stream (src/core/rng.ts); advances state [4] in place. */
+  normalFill(state: Int32Array, tables: Float64Array, out: Float32Array, offset: number, count: number): void;
   /**
    * params: per layer W [dims[l], dims[l+1]] row-major then b [dims[l+1]]; x [rows, dims[0]]
    * from xOffset; y [rows, dims[L]] from yOffset; scratch >= 2 * rows * widest hidden floats.
