@@ -1,5 +1,6 @@
 import type { Rng } from '../core/rng.js';
 import { ColoredNoise } from './colored-noise.js';
+import { selectBest } from './select-best.js';
 import type { RolloutEvaluator } from './rollout-evaluator.js';
 import type { ActionBounds, Planner, PlanResult } from './planner.js';
 import { clampAction, nominalAction, shiftPlan } from './plan-buffer.js';
@@ -40,13 +41,12 @@ export class Icem implements Planner {
   private nKeptValid = 0;
   private readonly samples: Float32Array; // [H, K, nu] shared with the rollout engine
   private readonly costs: Float32Array; // [K]
-  private readonly order: Int32Array; // [K] sample indices sorted by cost
+  private readonly order: Int32Array; // [K] sample indices, the elites first in ascending cost
   private readonly orderViews: Int32Array[]; // per iteration, order[0..K_i)
   private readonly population: Int32Array; // [iterations] K_i
   private readonly nElite: Int32Array; // [iterations]
   private readonly nKeep: number;
   private readonly noise: ColoredNoise;
-  private readonly byCost = (a: number, b: number): number => this.costs[a]! - this.costs[b]!;
 
   constructor(
     private readonly engine: RolloutEvaluator,
@@ -137,8 +137,8 @@ export class Icem implements Planner {
       this.engine.evaluate(state, Ki, costs);
       const order = this.orderViews[it]!;
       for (let k = 0; k < Ki; k++) order[k] = k;
-      order.sort(this.byCost);
       const E = this.nElite[it]!;
+      selectBest(order, Ki, E, costs);
       // Refit the Gaussian to the elites, keeping `momentum` of the old one.
       const a = opts.momentum;
       for (let t = 0; t < H; t++) {
