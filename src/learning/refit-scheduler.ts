@@ -42,6 +42,9 @@ export class RefitScheduler {
   private current: { snapshot: EnsembleSnapshot; version: number } | undefined;
   readonly history: RefitRecord[] = [];
   errors = 0;
+  /** Real time only: the flag the trainer waits on while the planner plans (planning-gate.ts). */
+  private readonly gate: PlanningGate | undefined;
+  readonly planningHook: ((busy: boolean) => void) | undefined;
 
   constructor(
     private readonly config: Config,
@@ -62,9 +65,6 @@ export class RefitScheduler {
       this.planningHook = (busy) => gate.set(busy);
     }
   }
-
-  private readonly gate: PlanningGate | undefined;
-  readonly planningHook: ((busy: boolean) => void) | undefined;
 
   /** A refit is running in the worker right now. */
   get refitting(): boolean {
