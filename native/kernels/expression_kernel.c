@@ -525,8 +525,9 @@ static double apply_block(const vd value[VECTORS], int n, double weight, float *
 
 static napi_value EvalExpression(napi_env env, napi_callback_info info) {
   char message[ARG_ERROR_SIZE];
-  napi_value argv[10];
-  if (!arg_list(env, info, EVAL_FN, "ops, consts, states, nx, actions, nu, count, weight, costs, mode", 10, argv)) return NULL;
+  napi_value argv[11];
+  size_t argc;
+  if (!arg_list_between(env, info, EVAL_FN, "ops, consts, states, nx, actions, nu, count, weight, costs, mode[, totalOut]", 10, 11, argv, &argc)) return NULL;
   int32_t *ops_in;
   double *consts_in, weight;
   float *states, *actions, *costs;
@@ -542,6 +543,12 @@ static napi_value EvalExpression(napi_env env, napi_callback_info info) {
   if (!arg_number(env, argv[7], EVAL_FN, "weight", &weight)) return NULL;
   if (!arg_typed_array(env, argv[8], napi_float32_array, EVAL_FN, "costs", "a Float32Array", (void **)&costs, &costs_len)) return NULL;
   if (!arg_integer(env, argv[9], EVAL_FN, "mode (0 accumulate, 1 write)", 0, 1, &mode)) return NULL;
+  /* totalOut [1]: where the total goes instead of a returned number, which V8 would allocate. */
+  double *total_out = NULL;
+  size_t total_out_len = 0;
+  const bool has_total_out = argc == 11;
+  if (has_total_out && !arg_typed_array(env, argv[10], napi_float64_array, EVAL_FN, "totalOut", "a Float64Array", (void **)&total_out, &total_out_len)) return NULL;
+  if (has_total_out && (total_out == NULL || total_out_len < 1)) return arg_throw_range(env, EVAL_FN ": totalOut must hold 1 number");
 
   /* The program is copied first, so that nothing the kernel writes can change it under it. */
   if (ops_len % 2 != 0 || ops_len == 0 || ops_len > 2 * MAX_INSTRUCTIONS) {
@@ -591,6 +598,10 @@ static napi_value EvalExpression(napi_env env, napi_callback_info info) {
     vd value[VECTORS];
     run_block(prog, n_prog, consts, states, (size_t)nx, transposed ? state_cols : NULL, actions, (size_t)nu, (size_t)k0, block, stack, value);
     total += apply_block(value, block, weight, costs + k0, mode == 0);
+  }
+  if (total_out != NULL) {
+    total_out[0] = total;
+    return arg_undefined(env);
   }
   napi_value result;
   if (napi_create_double(env, total, &result) != napi_ok) return NULL;

@@ -17,6 +17,7 @@ export class NativeExpressionCost implements CostTerm {
   readonly expression: BatchExpression;
   private readonly nx: number;
   private readonly nu: number;
+  private readonly total = new Float64Array(1); // [1] the kernel's total, without a heap number per call
 
   constructor(
     private readonly kernels: NativeVectorKernels,
@@ -34,12 +35,14 @@ export class NativeExpressionCost implements CostTerm {
 
   addRunning(states: Float32Array, actions: Float32Array, count: number, costs: Float32Array): number {
     if (this.weight === 0) return 0;
-    return this.kernels.evalExpression(this.program.ops, this.program.consts, states, this.nx, actions, this.nu, count, this.weight, costs, 0);
+    this.kernels.evalExpression(this.program.ops, this.program.consts, states, this.nx, actions, this.nu, count, this.weight, costs, 0, this.total);
+    return this.total[0]!;
   }
 
   addTerminal(states: Float32Array, actions: Float32Array, count: number, costs: Float32Array): number {
     if (this.terminalWeight === 0) return 0;
-    return this.kernels.evalExpression(this.program.ops, this.program.consts, states, this.nx, actions, this.nu, count, this.terminalWeight, costs, 0);
+    this.kernels.evalExpression(this.program.ops, this.program.consts, states, this.nx, actions, this.nu, count, this.terminalWeight, costs, 0, this.total);
+    return this.total[0]!;
   }
 }
 

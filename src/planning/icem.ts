@@ -46,6 +46,7 @@ export class Icem implements Planner {
   private readonly population: Int32Array; // [iterations] K_i
   private readonly nElite: Int32Array; // [iterations]
   private readonly nKeep: number;
+  private readonly result: PlanResult = { bestCost: 0, iterations: 0 }; // reused: no allocation per tick
   private readonly noise: ColoredNoise;
 
   constructor(
@@ -169,7 +170,9 @@ export class Icem implements Planner {
       }
     }
     this.plan.set(opts.execute === 'best' ? bestSeq : mean);
-    return { bestCost, iterations: opts.iterations };
+    this.result.bestCost = bestCost;
+    this.result.iterations = opts.iterations;
+    return this.result;
   }
 
   dispose(): void {

@@ -29,6 +29,7 @@ export class Mppi implements Planner {
   private readonly costs: Float32Array; // [K]
   private readonly weights: Float64Array; // [K]
   private readonly acc: Float64Array; // [H, nu]
+  private readonly result: PlanResult = { bestCost: 0, iterations: 0 }; // reused: no allocation per tick
 
   constructor(
     private readonly engine: RolloutEvaluator,
@@ -58,7 +59,9 @@ export class Mppi implements Planner {
   optimize(state: Float32Array): PlanResult {
     let best = Infinity;
     for (let i = 0; i < this.opts.iterations; i++) best = this.iterate(state);
-    return { bestCost: best, iterations: this.opts.iterations };
+    this.result.bestCost = best;
+    this.result.iterations = this.opts.iterations;
+    return this.result;
   }
 
   dispose(): void {

@@ -119,11 +119,11 @@ export class ParallelRolloutEngine implements RolloutEvaluator {
     if (!this.started || this.ports.length === 0) return; // the first evaluation sends it
     this.sendModelIfChanged();
     for (let i = 0; i < this.workers.length; i++) {
-      this.awaitJob(i, this.jobs[i]!, `rollout worker ${i + 1}`);
+      this.awaitJob(i, this.jobs[i]!);
       this.jobs[i] = this.startJob(i, 0, 0);
     }
     if (this.gpuRow >= 0) {
-      this.awaitJob(this.gpuRow, this.jobs[this.gpuRow]!, 'the GPU rollout worker');
+      this.awaitJob(this.gpuRow, this.jobs[this.gpuRow]!);
       this.jobs[this.gpuRow] = this.startJob(this.gpuRow, 0, 0);
     }
   }
@@ -133,12 +133,12 @@ export class ParallelRolloutEngine implements RolloutEvaluator {
     this.sendModelIfChanged();
     // A model pushed between ticks is usually installed by now; a job's slots are rewritten only
     // once the worker is done with the last one.
-    for (let i = 0; i < this.workers.length; i++) this.awaitJob(i, this.jobs[i]!, `rollout worker ${i + 1}`);
-    if (this.gpuRow >= 0) this.awaitJob(this.gpuRow, this.jobs[this.gpuRow]!, 'the GPU rollout worker');
+    for (let i = 0; i < this.workers.length; i++) this.awaitJob(i, this.jobs[i]!);
+    if (this.gpuRow >= 0) this.awaitJob(this.gpuRow, this.jobs[this.gpuRow]!);
     if (this.gpuRow >= 0 && count >= this.gpu.minSamples) {
       this.x0.set(x0);
       const job = (this.jobs[this.gpuRow] = this.startJob(this.gpuRow, 0, count));
-      this.awaitJob(this.gpuRow, job, 'the GPU rollout worker');
+      this.awaitJob(this.gpuRow, job);
       for (let k = 0; k < count; k++) costs[k] = this.sharedCosts[k]!;
       return;
     }
@@ -147,7 +147,7 @@ export class ParallelRolloutEngine implements RolloutEvaluator {
     this.x0.set(x0);
     for (let i = 0; i < W; i++) this.jobs[i] = this.startJob(i, this.starts[i + 1]!, this.starts[i + 2]! - this.starts[i + 1]!, count);
     this.local.evaluate(x0, this.starts[1]!, costs, 0, count);
-    for (let i = 0; i < W; i++) this.awaitJob(i, this.jobs[i]!, `rollout worker ${i + 1}`);
+    for (let i = 0; i < W; i++) this.awaitJob(i, this.jobs[i]!);
     for (let k = this.starts[1]!; k < count; k++) costs[k] = this.sharedCosts[k]!;
   }
 
@@ -181,14 +181,19 @@ export class ParallelRolloutEngine implements RolloutEvaluator {
     return job;
   }
 
-  private awaitJob(row: number, job: number, who: string): void {
+  private awaitJob(row: number, job: number): void {
     const o = row * SLOTS;
     for (;;) {
       const done = Atomics.load(this.ctrl, o + Slot.done);
       if (done === job) break;
-      if (Atomics.wait(this.ctrl, o + Slot.done, done, JOB_TIMEOUT_MS) === 'timed-out') throw new Error(`${who} did not finish a job within ${JOB_TIMEOUT_MS} ms`);
+      if (Atomics.wait(this.ctrl, o + Slot.done, done, JOB_TIMEOUT_MS) === 'timed-out') throw new Error(`${this.workerName(row)} did not finish a job within ${JOB_TIMEOUT_MS} ms`);
     }
-    if (Atomics.load(this.ctrl, o + Slot.failed) !== 0) throw new Error(`${who} failed: ${this.failure(row)}`);
+    if (Atomics.load(this.ctrl, o + Slot.failed) !== 0) throw new Error(`${this.workerName(row)} failed: ${this.failure(row)}`);
+  }
+
+  /** For errors only: naming a worker on every wait would allocate a string per tick. */
+  private workerName(row: number): string {
+    return row === this.gpuRow ? 'the GPU rollout worker' : `rollout worker ${row + 1}`;
   }
 
   /**

@@ -11,7 +11,10 @@ export interface Planner {
   reset(): void;
   /** Warm start: shift the plan by `steps` control periods, repeating the last action at the tail. */
   advance(steps: number): void;
-  /** Improves the plan from `state` [nx]; returns the best sampled cost of the last iteration. */
+  /**
+   * Improves the plan from `state` [nx]; returns the best sampled cost of the last iteration
+   * (in one object the planner reuses: read it before the next call).
+   */
   optimize(state: Float32Array): PlanResult;
   /** Writes the plan's first action [nu] into `out`. */
   action(out: Float32Array): void;

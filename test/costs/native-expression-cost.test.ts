@@ -151,9 +151,15 @@ describe('native evalExpression', () => {
         const want = start.slice();
         const wantTotal = compileBatchExpression(source, scope, 'test').accumulate(states, actions, count, 2.5, want);
         const got = start.slice();
-        const total = kernels.evalExpression(p.ops, p.consts, states, NX, actions, NU, count, 2.5, got, 0);
+        const total: number = kernels.evalExpression(p.ops, p.consts, states, NX, actions, NU, count, 2.5, got, 0);
         for (let k = 0; k < count; k++) assert.ok(close(got[k]!, want[k]!), `${source} at ${k}: ${got[k]} vs ${want[k]}`);
         assert.ok(Math.abs(total - wantTotal) <= 1e-9 * Math.max(1, Math.abs(wantTotal)), `${source}, count ${count}: total ${total} vs ${wantTotal}`);
+        // The same through totalOut, the planner's allocation-free form.
+        const again = start.slice();
+        const totalOut = new Float64Array(1);
+        assert.equal(kernels.evalExpression(p.ops, p.consts, states, NX, actions, NU, count, 2.5, again, 0, totalOut), undefined);
+        assert.deepEqual(again, got);
+        assert.equal(totalOut[0], total);
       }
     }
   });
@@ -205,7 +211,9 @@ describe('native evalExpression', () => {
       assert.throws(() => call(ops, consts, states, 4, actions, 2, 2, 1, costs, 1), (err: unknown) => err instanceof RangeError && message.test(err.message), String(message));
     }
     const bad: [args: unknown[], error: RangeErrorConstructor | TypeErrorConstructor, message: RegExp][] = [
-      [[ok, consts, states, 4, actions, 2, 2, 1, costs], TypeError, /expects 10 arguments/],
+      [[ok, consts, states, 4, actions, 2, 2, 1, costs], TypeError, /expects 10 to 11 arguments/],
+      [[ok, consts, states, 4, actions, 2, 2, 1, costs, 1, new Float64Array(0)], RangeError, /totalOut must hold 1 number/],
+      [[ok, consts, states, 4, actions, 2, 2, 1, costs, 1, [0]], TypeError, /totalOut must be a Float64Array/],
       [[[1, 0], consts, states, 4, actions, 2, 2, 1, costs, 1], TypeError, /ops must be an Int32Array/],
       [[ok, [1], states, 4, actions, 2, 2, 1, costs, 1], TypeError, /consts must be a Float64Array/],
       [[ok, consts, states, 4, actions, 2, 3, 1, new Float32Array(3), 1], RangeError, /states too short/],

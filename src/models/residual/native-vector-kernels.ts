@@ -33,7 +33,9 @@ export interface NativeVectorKernels {
   stateFeatures(angularMask: Uint8Array, states: Float32Array, nx: number, actions: Float32Array, nu: number, count: number, out: Float32Array): void;
   /**
    * Runs an expression program (src/costs/expression-program.ts) over `count` samples:
-   * costs[k] += weight * value (mode 0) or = weight * value (mode 1); returns the total.
+   * costs[k] += weight * value (mode 0) or = weight * value (mode 1); returns the total, or with
+   * `totalOut` [1] writes it there and returns undefined (a returned double is a heap number,
+   * so the planner's per-step calls pass one).
    */
   evalExpression(
     ops: Int32Array,
@@ -47,6 +49,19 @@ export interface NativeVectorKernels {
     costs: Float32Array,
     mode: 0 | 1,
   ): number;
+  evalExpression(
+    ops: Int32Array,
+    consts: Float64Array,
+    states: Float32Array,
+    nx: number,
+    actions: Float32Array,
+    nu: number,
+    count: number,
+    weight: number,
+    costs: Float32Array,
+    mode: 0 | 1,
+    totalOut: Float64Array,
+  ): undefined;
   /** The program opcodes' names, comma-separated, in opcode order. */
   expressionOpcodes(): string;
 }
