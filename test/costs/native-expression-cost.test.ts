@@ -11,20 +11,8 @@ import { ExpressionCost } from '../../src/costs/expression-cost.js';
 import { compileExpressionProgram, EXPRESSION_OPCODES, FUNCTIONS_WITHOUT_OPCODE, type ExpressionProgram } from '../../src/costs/expression-program.js';
 import { expressionCostTerm, NativeExpressionCost } from '../../src/costs/native-expression-cost.js';
 import { buildAnalyticModel } from '../../src/models/build-model.js';
-import { loadNativeVectorKernels, type NativeVectorKernels } from '../../src/models/residual/native-vector-kernels.js';
+import { kernelsOrSkip } from '../native-kernels-or-skip.js';
 
-/** Where the native addon may be missing (a machine without a compiler), its tests are skipped. */
-const ALLOW_NO_NATIVE = process.env.MPCD_ALLOW_NO_NATIVE === '1';
-
-function kernelsOrSkip(t: { skip(why: string): void }): NativeVectorKernels | undefined {
-  try {
-    return loadNativeVectorKernels();
-  } catch (err) {
-    if (!ALLOW_NO_NATIVE) throw err;
-    t.skip(`native kernels absent (MPCD_ALLOW_NO_NATIVE=1): ${String(err)}`);
-    return undefined;
-  }
-}
 
 const scope: ExpressionScope = {
   stateNames: ['x', 'theta', 'x_dot', 'theta_dot'],

@@ -11,21 +11,9 @@ import type { RobotName } from '../../../src/models/analytic/registry.js';
 import { buildAnalyticModel } from '../../../src/models/build-model.js';
 import type { DynamicsModel } from '../../../src/models/dynamics.js';
 import { discretize, type IntegratorKind } from '../../../src/models/integrators.js';
-import { loadNativeVectorKernels, type NativeVectorKernels } from '../../../src/models/residual/native-vector-kernels.js';
+import type { NativeVectorKernels } from '../../../src/models/residual/native-vector-kernels.js';
+import { kernelsOrSkip } from '../../native-kernels-or-skip.js';
 
-/** Where the native addon may be missing (a machine without a compiler), its tests are skipped. */
-const ALLOW_NO_NATIVE = process.env.MPCD_ALLOW_NO_NATIVE === '1';
-
-/** The kernels (whatever MPCD_NO_NATIVE says), or undefined after skipping where they may be absent. */
-function kernelsOrSkip(t: { skip(why: string): void }): NativeVectorKernels | undefined {
-  try {
-    return loadNativeVectorKernels();
-  } catch (err) {
-    if (!ALLOW_NO_NATIVE) throw err;
-    t.skip(`native kernels absent (MPCD_ALLOW_NO_NATIVE=1): ${String(err)}`);
-    return undefined;
-  }
-}
 
 const DT = 0.02;
 const STEPS = 30;

@@ -2,21 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { Rng } from '../../../src/core/rng.js';
-import { loadNativeVectorKernels, type NativeVectorKernels } from '../../../src/models/residual/native-vector-kernels.js';
+import type { NativeVectorKernels } from '../../../src/models/residual/native-vector-kernels.js';
 import { featureWriter, inputDim, writeFeatures, type ResidualSpec } from '../../../src/models/residual/residual-spec.js';
+import { kernelsOrSkip } from '../../native-kernels-or-skip.js';
 
-/** Where the native addon may be missing (a machine without a compiler), its tests are skipped. */
-const ALLOW_NO_NATIVE = process.env.MPCD_ALLOW_NO_NATIVE === '1';
-
-function kernelsOrSkip(t: { skip(why: string): void }): NativeVectorKernels | undefined {
-  try {
-    return loadNativeVectorKernels();
-  } catch (err) {
-    if (!ALLOW_NO_NATIVE) throw err;
-    t.skip(`native kernels absent (MPCD_ALLOW_NO_NATIVE=1): ${String(err)}`);
-    return undefined;
-  }
-}
 
 const spec = (angular: boolean[], actions: number): ResidualSpec => ({
   stateNames: angular.map((_, i) => `s${i}`),
