@@ -35,16 +35,22 @@ export function buildPlanner(config: Config, model: DynamicsModel, cost: TaskCos
     threads > 1 || p.gpu === 'on' || (p.gpu === 'auto' && p.samples >= p.gpu_min_samples)
       ? new ParallelRolloutEngine(config, model, cost, p.samples, threads, { mode: p.gpu, minSamples: p.gpu_min_samples })
       : buildRolloutEngine(config, model, cost, p.samples, new Float32Array(p.horizon * p.samples * nu)); // [H, K, nu]
-  const bounds = actionBounds(config, model.actionNames);
+  return plannerOn(config, engine, model.actionNames, rng);
+}
+
+/** The configured planner (MPPI or iCEM) with its options from config, pricing samples through `evaluator`. */
+export function plannerOn(config: Config, evaluator: RolloutEvaluator, actionNames: readonly string[], rng: Rng): Planner {
+  const p = config.planner;
+  const bounds = actionBounds(config, actionNames);
   if (p.kind === 'mppi') {
     return new Mppi(
-      engine,
+      evaluator,
       {
         samples: p.samples,
         horizon: p.horizon,
         iterations: p.iterations,
         temperature: p.temperature,
-        noiseStd: perAction(p.noise_std, model.actionNames, 1),
+        noiseStd: perAction(p.noise_std, actionNames, 1),
         noiseSmoothing: p.noise_smoothing,
         bounds,
       },
@@ -52,7 +58,7 @@ export function buildPlanner(config: Config, model: DynamicsModel, cost: TaskCos
     );
   }
   return new Icem(
-    engine,
+    evaluator,
     {
       samples: p.samples,
       horizon: p.horizon,
@@ -61,7 +67,7 @@ export function buildPlanner(config: Config, model: DynamicsModel, cost: TaskCos
       keepElites: p.keep_elites,
       populationDecay: p.population_decay,
       beta: p.beta,
-      initStd: perAction(p.init_std, model.actionNames, 1),
+      initStd: perAction(p.init_std, actionNames, 1),
       momentum: p.momentum,
       execute: p.execute,
       bounds,

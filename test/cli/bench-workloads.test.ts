@@ -6,8 +6,7 @@ import { buildTaskCost } from '../../src/costs/build-task-cost.js';
 import { buildAnalyticModel } from '../../src/models/build-model.js';
 import type { DynamicsModel } from '../../src/models/dynamics.js';
 import { residualSpecForConfig } from '../../src/learning/residual-spec-for-config.js';
-import { actionBounds, perAction } from '../../src/planning/build-planner.js';
-import { Icem } from '../../src/planning/icem.js';
+import { plannerOn } from '../../src/planning/build-planner.js';
 import { RolloutEngine } from '../../src/planning/rollout.js';
 
 const byName = new Map(workloads().map((w) => [w.name, w]));
@@ -49,23 +48,7 @@ test("samplesPerTick counts the shrinking iCEM populations Icem actually rolls o
   const model = new CountingModel(buildAnalyticModel(c, p.samples));
   const names = model.actionNames;
   const engine = new RolloutEngine(model, buildTaskCost(c, model), p.samples, p.horizon, c.control.period, new Float32Array(p.horizon * p.samples * names.length));
-  const icem = new Icem(
-    engine,
-    {
-      samples: p.samples,
-      horizon: p.horizon,
-      iterations: p.iterations,
-      eliteFraction: p.elite_fraction,
-      keepElites: p.keep_elites,
-      populationDecay: p.population_decay,
-      beta: p.beta,
-      initStd: perAction(p.init_std, names, 1),
-      momentum: p.momentum,
-      execute: p.execute,
-      bounds: actionBounds(c, names),
-    },
-    new Rng(1),
-  );
+  const icem = plannerOn(c, engine, names, new Rng(1));
   icem.optimize(Float32Array.from([0, 3, 0, 0]));
   assert.equal(model.stepped, samplesPerTick(p) * p.horizon);
   assert.equal(samplesPerTick(byName.get('W2')!.config.planner), 4096);

@@ -15,12 +15,9 @@ import { ResidualPredictor } from '../../src/models/residual/residual-predictor.
 import type { ResidualSpec } from '../../src/models/residual/residual-spec.js';
 import { ValuePredictor } from '../../src/models/value/value-predictor.js';
 import { valueArrays, type ValueSnapshot } from '../../src/models/value/value-snapshot.js';
-import { buildPlanner, actionBounds, perAction } from '../../src/planning/build-planner.js';
+import { buildPlanner, plannerOn } from '../../src/planning/build-planner.js';
 import { buildRolloutEngine } from '../../src/planning/build-rollout-engine.js';
-import { Icem } from '../../src/planning/icem.js';
-import { Mppi } from '../../src/planning/mppi.js';
 import { ParallelRolloutEngine } from '../../src/planning/parallel-rollout.js';
-import type { Planner } from '../../src/planning/planner.js';
 import type { RolloutEvaluator } from '../../src/planning/rollout-evaluator.js';
 import { testValueSnapshot } from '../models/value/value-fixtures.js';
 import { ReferenceEvaluator, referenceRolloutCosts, type ReferenceLearnedParts } from './reference-rollout.js';
@@ -424,36 +421,6 @@ describe('every planner: the same seed plans the same on the parallel engine and
       'population_decay: 1.5, beta: 2, init_std: { u: 0.6 }, momentum: 0.1, execute: best }',
   };
 
-  /** The planner buildPlanner would make, on the reference evaluator instead of an engine. */
-  function referencePlanner(config: Config, names: readonly string[], evaluator: ReferenceEvaluator, rng: Rng): Planner {
-    const p = config.planner;
-    const bounds = actionBounds(config, names);
-    if (p.kind === 'mppi') {
-      return new Mppi(
-        evaluator,
-        { samples: p.samples, horizon: p.horizon, iterations: p.iterations, temperature: p.temperature, noiseStd: perAction(p.noise_std, names, 1), noiseSmoothing: p.noise_smoothing, bounds },
-        rng,
-      );
-    }
-    return new Icem(
-      evaluator,
-      {
-        samples: p.samples,
-        horizon: p.horizon,
-        iterations: p.iterations,
-        eliteFraction: p.elite_fraction,
-        keepElites: p.keep_elites,
-        populationDecay: p.population_decay,
-        beta: p.beta,
-        initStd: perAction(p.init_std, names, 1),
-        momentum: p.momentum,
-        execute: p.execute,
-        bounds,
-      },
-      rng,
-    );
-  }
-
   for (const kind of ['mppi', 'cem'] as const) {
     test(`${kind === 'mppi' ? 'Mppi' : 'Icem'}: plans and best costs agree over several ticks`, async (t) => {
       const config = makeConfig({ residual: { elites: 4, uncertaintyWeight: 500 }, valueWeight: 2, planner: planners[kind] });
@@ -465,7 +432,7 @@ describe('every planner: the same seed plans the same on the parallel engine and
       model.setValue(new ValuePredictor(parts.value!, PLAN_SAMPLES));
       const planner = buildPlanner(config, model, buildTaskCost(config, model), new Rng(99));
       const reference = new ReferenceEvaluator(config, PLAN_SAMPLES, parts);
-      const refPlanner = referencePlanner(config, model.actionNames, reference, new Rng(99));
+      const refPlanner = plannerOn(config, reference, model.actionNames, new Rng(99));
       try {
         assert.equal(planner.kind, kind);
         const states = [cartpoleStart, Float32Array.from([0.0, 2.9, 0.1, -0.2]), Float32Array.from([-0.05, 3.2, 0, 0.3])];
