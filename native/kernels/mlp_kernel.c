@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addon_args.h"
 #include "addon_exports.h"
 
 #if !defined(__GNUC__)
@@ -218,6 +219,7 @@ static void mlp_forward(const float *params, const int *dims, int layers, int ma
 /* ---- Node-API glue: argument validation, every failure a JS exception. ---- */
 
 #define ERROR_SIZE 256
+#define FORWARD_FN "mlp_kernel.forward"
 
 static napi_value throw_type(napi_env env, const char *message) {
   napi_throw_type_error(env, NULL, message);
@@ -227,23 +229,6 @@ static napi_value throw_type(napi_env env, const char *message) {
 static napi_value throw_range(napi_env env, const char *message) {
   napi_throw_range_error(env, NULL, message);
   return NULL;
-}
-
-/* A typed array of the given type: its first element and length (0 and NULL when detached). */
-static bool get_typed_array(napi_env env, napi_value value, napi_typedarray_type want, const char *name, const char *type_name, void **data, size_t *length) {
-  char message[ERROR_SIZE];
-  bool is_typed = false;
-  napi_typedarray_type type;
-  napi_value buffer;
-  size_t byte_offset;
-  if (napi_is_typedarray(env, value, &is_typed) != napi_ok || !is_typed ||
-      napi_get_typedarray_info(env, value, &type, length, data, &buffer, &byte_offset) != napi_ok || type != want) {
-    snprintf(message, sizeof message, "mlp_kernel.forward: %s must be %s", name, type_name);
-    throw_type(env, message);
-    return false;
-  }
-  if (*length == 0) *data = NULL;
-  return true;
 }
 
 /* A non-negative integer number (as Number.isSafeInteger), for offsets and counts. */
@@ -265,14 +250,6 @@ static bool get_index(napi_env env, napi_value value, const char *name, uint64_t
   return true;
 }
 
-/* Whether float ranges [a, a + na) and [b, b + nb) share memory (empty ranges share none). */
-static bool overlaps(const float *a, size_t na, const float *b, size_t nb) {
-  if (na == 0 || nb == 0) return false;
-  uintptr_t a0 = (uintptr_t)a, a1 = a0 + na * sizeof(float);
-  uintptr_t b0 = (uintptr_t)b, b1 = b0 + nb * sizeof(float);
-  return a0 < b1 && b0 < a1;
-}
-
 static napi_value Forward(napi_env env, napi_callback_info info) {
   char message[ERROR_SIZE];
   size_t argc = 9;
@@ -288,14 +265,14 @@ static napi_value Forward(napi_env env, napi_callback_info info) {
   size_t params_len, dims_len, x_len, y_len, scratch_len;
   uint64_t x_offset, rows, y_offset;
   bool accumulate;
-  if (!get_typed_array(env, argv[0], napi_float32_array, "params", "a Float32Array", (void **)&params, &params_len)) return NULL;
-  if (!get_typed_array(env, argv[1], napi_int32_array, "dims", "an Int32Array", (void **)&dims_in, &dims_len)) return NULL;
-  if (!get_typed_array(env, argv[2], napi_float32_array, "x", "a Float32Array", (void **)&x, &x_len)) return NULL;
+  if (!arg_typed_array(env, argv[0], napi_float32_array, FORWARD_FN, "params", "a Float32Array", (void **)&params, &params_len)) return NULL;
+  if (!arg_typed_array(env, argv[1], napi_int32_array, FORWARD_FN, "dims", "an Int32Array", (void **)&dims_in, &dims_len)) return NULL;
+  if (!arg_typed_array(env, argv[2], napi_float32_array, FORWARD_FN, "x", "a Float32Array", (void **)&x, &x_len)) return NULL;
   if (!get_index(env, argv[3], "xOffset", &x_offset)) return NULL;
   if (!get_index(env, argv[4], "rows", &rows)) return NULL;
-  if (!get_typed_array(env, argv[5], napi_float32_array, "y", "a Float32Array", (void **)&y, &y_len)) return NULL;
+  if (!arg_typed_array(env, argv[5], napi_float32_array, FORWARD_FN, "y", "a Float32Array", (void **)&y, &y_len)) return NULL;
   if (!get_index(env, argv[6], "yOffset", &y_offset)) return NULL;
-  if (!get_typed_array(env, argv[7], napi_float32_array, "scratch", "a Float32Array", (void **)&scratch, &scratch_len)) return NULL;
+  if (!arg_typed_array(env, argv[7], napi_float32_array, FORWARD_FN, "scratch", "a Float32Array", (void **)&scratch, &scratch_len)) return NULL;
   napi_valuetype kind;
   if (napi_typeof(env, argv[8], &kind) != napi_ok || kind != napi_boolean || napi_get_value_bool(env, argv[8], &accumulate) != napi_ok)
     return throw_type(env, "mlp_kernel.forward: accumulate must be a boolean");
@@ -351,8 +328,10 @@ static napi_value Forward(napi_env env, napi_callback_info info) {
   float *y_used = y + y_offset;
   const size_t x_count = rows * in_width, y_count = rows * out_width;
   const size_t scratch_count = 2 * (rows < TILE_ROWS ? (size_t)rows : TILE_ROWS) * (size_t)max_hidden;
-  if (overlaps(y_used, y_count, x_used, x_count) || overlaps(y_used, y_count, params, params_len) || overlaps(y_used, y_count, scratch, scratch_count) ||
-      overlaps(scratch, scratch_count, x_used, x_count) || overlaps(scratch, scratch_count, params, params_len))
+  const size_t F = sizeof(float);
+  if (arg_overlaps(y_used, y_count * F, x_used, x_count * F) || arg_overlaps(y_used, y_count * F, params, params_len * F) ||
+      arg_overlaps(y_used, y_count * F, scratch, scratch_count * F) || arg_overlaps(scratch, scratch_count * F, x_used, x_count * F) ||
+      arg_overlaps(scratch, scratch_count * F, params, params_len * F))
     return throw_range(env, "mlp_kernel.forward: y and scratch must not share memory with each other, x or params");
 
   mlp_forward(params, dims, layers, max_hidden, x_used, (size_t)rows, y_used, accumulate, scratch);
