@@ -136,10 +136,11 @@ export class MujocoPlant implements PlantPort {
 
   /**
    * Resets MuJoCo, writes `initial` [nx] into the mapped qpos/qvel (physics time 0, ctrl 0) and
-   * emits the initial observation synchronously. In free_running mode the plant's clock restarts
-   * from now.
+   * emits the initial observation synchronously. In free_running mode the plant's clock restarts:
+   * physics time 0 is `clockOrigin` (scheduler ms; default now), so a caller can put its own
+   * ticks in a known phase with the plant's periods.
    */
-  reset(initial: ArrayLike<number>): void {
+  reset(initial: ArrayLike<number>, clockOrigin?: number): void {
     this.assertOpen('reset');
     if (initial.length !== this.stateDim) {
       throw new MpcdError('SIM_STATE', `reset got a state of length ${initial.length}; this plant's state has ${this.stateDim}: ${this.stateNames.join(', ')}`);
@@ -153,7 +154,7 @@ export class MujocoPlant implements PlantPort {
     writeState(this.map, v, initial);
     v.ctrl.fill(0);
     mj.mj_forward(model, data);
-    if (this.mode === 'free_running') this.startClock();
+    if (this.mode === 'free_running') this.startClock(clockOrigin);
     this.emit();
   }
 
@@ -218,11 +219,11 @@ export class MujocoPlant implements PlantPort {
     return v;
   }
 
-  /** (Re)starts the free-running clock: physics time 0 is now; period k is due at anchor + k * period. */
-  private startClock(): void {
+  /** (Re)starts the free-running clock: physics time 0 is `origin` (default now); period k is due at anchor + k * period. */
+  private startClock(origin = this.scheduler.now()): void {
     this.ticker?.unsubscribe();
     this.clockEpoch += 1;
-    this.anchorMs = this.scheduler.now();
+    this.anchorMs = origin;
     this.periodsDone = 0;
     this.scheduleNext();
   }

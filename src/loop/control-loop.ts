@@ -76,6 +76,8 @@ export interface ControlLoopOptions {
    * config's rules and to keep its faults and counts across sessions.
    */
   safety?: SafetySupervisor;
+  /** Scheduler time of tick 0 (default: at subscription), to tick in phase with a plant's samples. */
+  firstTickAt?: number;
 }
 
 /** The planning stage's result when it ran past its deadline (it is cut off there). */
@@ -109,7 +111,7 @@ export function controlLoop(opts: ControlLoopOptions): Observable<ControlStep> {
     });
     let lastServed = -1;
     let droppedSince = 0;
-    const steps$ = fixedRateTicks(opts.periodMs, scheduler, opts.steps + 1).pipe(
+    const steps$ = fixedRateTicks(opts.periodMs, scheduler, opts.steps + 1, opts.firstTickAt).pipe(
       filter((tick) => {
         plant.heartbeat?.();
         droppedSince += tick.missed;

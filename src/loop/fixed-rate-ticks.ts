@@ -13,11 +13,12 @@ export interface Tick {
  * A drift-free fixed-rate tick: every slot's due time is computed from the start time and the
  * slot number, never from the previous firing, so timer jitter does not accumulate. When the
  * process was blocked past one or more slots they are skipped and reported in `missed`.
- * With `count`, completes after slot count-1.
+ * With `count`, completes after slot count-1. `startAt` (scheduler ms) sets slot 0's due time, to
+ * put the ticks in a phase with something else on the same clock; default: at subscription.
  */
-export function fixedRateTicks(periodMs: number, scheduler: SchedulerLike, count = Infinity): Observable<Tick> {
+export function fixedRateTicks(periodMs: number, scheduler: SchedulerLike, count = Infinity, startAt?: number): Observable<Tick> {
   return new Observable<Tick>((subscriber) => {
-    const start = scheduler.now();
+    const start = startAt ?? scheduler.now();
     let next = 0;
     const fire = function (this: SchedulerAction<undefined>): void {
       const late = Math.floor((scheduler.now() - start) / periodMs + 1e-9);
@@ -34,7 +35,7 @@ export function fixedRateTicks(periodMs: number, scheduler: SchedulerLike, count
       }
       if (!subscriber.closed) this.schedule(undefined, Math.max(0, start + next * periodMs - scheduler.now()));
     };
-    const action = scheduler.schedule(fire, 0);
+    const action = scheduler.schedule(fire, Math.max(0, start - scheduler.now()));
     return () => action.unsubscribe();
   });
 }

@@ -56,6 +56,12 @@ const WIRE_SETTLE_PERIODS = 5;
 const WIRE_SETTLE_MIN_MS = 100;
 /** How long an episode waits for every channel to report after arming before it starts regardless (it then starts stale, and safe). */
 const WIRE_FIRST_READING_MS = 10_000;
+/**
+ * Real-time sim: how long after the plant's sample each control tick fires, ms. Timers fire up to
+ * about a millisecond late, so 2 ms keeps the order; it leaves the planner period - 2 ms to land
+ * its action in the period it was planned for.
+ */
+const SAMPLE_TO_TICK_MS = 2;
 
 /**
  * A control session: the configured planner, cost and safety filter driving the plant through
@@ -183,6 +189,14 @@ export class SimSession {
     let overruns = 0;
     let lastAction: Float32Array = new Float32Array(this.planner.actionDim);
     const scheduler = this.realtime ? new MonotonicScheduler() : virtualScheduler();
+    // The free-running sim samples at its period boundaries (its clock restarts at the reset
+    // below) and applies the ctrl it holds at the next one. Ticking SAMPLE_TO_TICK_MS after each
+    // sample plans from that sample and lands the action within the same period, as lock-step
+    // does. Ticks due at the very moment the plant steps would fire before or after it by chance:
+    // a tick first plans from the previous sample, and when the order flips an action is skipped
+    // and logged transitions pair the wrong states and actions.
+    const clockOrigin = scheduler.now();
+    const firstTickAt = this.realtime && this.sim !== undefined ? clockOrigin + SAMPLE_TO_TICK_MS : undefined;
     const steps$ = controlLoop({
       plant: this.loopPlant,
       stateDim: this.model.stateNames.length,
@@ -192,6 +206,7 @@ export class SimSession {
       plan: plannerStage(this.planner, this.learning?.planningHook),
       filter: this.filter,
       safety: this.safety,
+      ...(firstTickAt !== undefined ? { firstTickAt } : {}),
     }).pipe(
       tap((step) => {
         recorder.onStep(step);
@@ -209,7 +224,7 @@ export class SimSession {
       }),
     );
     const done = lastValueFrom(steps$, { defaultValue: undefined });
-    this.sim?.reset(x0);
+    this.sim?.reset(x0, this.realtime ? clockOrigin : undefined);
     // Virtual time runs the whole episode inside flush(); real time runs on timers.
     if (!(scheduler instanceof MonotonicScheduler)) scheduler.flush();
     try {
