@@ -19,7 +19,7 @@ bool define_expression_kernel(napi_env env, napi_value exports);
 /* normalFill (normal_kernel.c) */
 bool define_normal_kernel(napi_env env, napi_value exports);
 
-/* setThreadIdle (thread_priority.c) */
+/* setThreadIdle, setThreadAffinity (thread_priority.c) */
 bool define_thread_priority(napi_env env, napi_value exports);
 
 #endif /* MPCD_ADDON_EXPORTS_H */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cpuSetSchema } from './cpu-set-schema.js';
 
 /**
  * `model.residual`: the learned half of the hybrid model. Absent: the planner uses the analytic
@@ -57,6 +58,7 @@ export const learningSchema = z
     patience: z.number().int().min(1).default(6),
     validation_fraction: z.number().gt(0).lt(1).default(0.1),
     max_seconds: z.number().positive().default(90).describe('wall-clock cap of one refit'),
+    cpus: cpuSetSchema.describe("CPUs the refit thread runs on, e.g. [3]; give it cores the planner's planner.cpus leave free, so refits do not raise the planner's p99"),
     value: valueSchema.default(valueSchema.parse({})),
   })
   .strict();

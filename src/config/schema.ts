@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { cartpoleParams } from '../models/analytic/cartpole.js';
 import { pendulumParams } from '../models/analytic/pendulum.js';
+import { cpuSetSchema } from './cpu-set-schema.js';
 import { learningSchema, residualSchema } from './learning-schema.js';
 import { mqttPlantSchema } from './mqtt-plant-schema.js';
 import { serialPlantSchema } from './serial-plant-schema.js';
@@ -38,7 +39,8 @@ const rolloutPlacement = {
   threads: z
     .union([z.literal('auto'), z.number().int().min(1).max(256)])
     .default('auto')
-    .describe('threads sharing the K samples (this one plus workers); auto = one per core'),
+    .describe('threads sharing the K samples (this one plus workers); auto = one per core, or one per CPU in cpus'),
+  cpus: cpuSetSchema.describe("CPUs the control thread and the rollout workers run on, e.g. [0, 1, 2]; 'any' = not pinned"),
   gpu: z.enum(['auto', 'off', 'on']).default('auto').describe('WebGPU rollouts for large K: auto = where an adapter is found, on = fail without one'),
   gpu_min_samples: z.number().int().min(1).default(16384).describe('evaluations of at least this many samples go to the GPU'),
 };

@@ -35,4 +35,6 @@ export type RefitResponse =
       /** With learning.value.enabled and accepted: the terminal value fitted on the new model. */
       readonly value: ValueSnapshot | undefined;
     }
-  | { readonly kind: 'error'; readonly id: number; readonly message: string };
+  | { readonly kind: 'error'; readonly id: number; readonly message: string }
+  /** Once, when the worker has loaded and warmed up; `error` when the warm-up failed. */
+  | { readonly kind: 'ready'; readonly backend: string; readonly priority: string; readonly pinned: boolean; readonly error?: string };

@@ -34,6 +34,7 @@ export class RefitScheduler {
   /** Our end of the channel the worker answers on, polled synchronously. */
   private results: MessagePort | undefined;
   private inFlight: number | undefined; // id of the refit running
+  private ready = false; // the worker has loaded and warmed up
   private sinceRefit = 0;
   private lastRefitAt: number; // on `now`'s clock: the first time trigger counts from construction
   private nextId = 1;
@@ -71,6 +72,11 @@ export class RefitScheduler {
     return this.inFlight !== undefined;
   }
 
+  /** The worker thread has loaded and warmed up (see warmUp). */
+  get workerReady(): boolean {
+    return this.ready;
+  }
+
   /** The residual in use at start (loaded from the store), so a refit must beat it. */
   setCurrent(snapshot: EnsembleSnapshot, version: number): void {
     this.current = { snapshot, version };
@@ -87,6 +93,21 @@ export class RefitScheduler {
     if (!l.enabled || this.inFlight !== undefined || this.buffer.size < l.min_transitions) return;
     const due = this.sinceRefit >= l.refit_every_transitions || (this.now() - this.lastRefitAt) / 1000 >= l.refit_every_seconds;
     if (due) this.start();
+  }
+
+  /**
+   * Starts the worker thread and waits until it has loaded and warmed up, so that none of that
+   * happens next to a running control loop. Never throws: a worker that fails here fails its
+   * refits later, and the daemon keeps the model it has.
+   */
+  async warmUp(timeoutMs = 120_000): Promise<void> {
+    this.ensureWorker();
+    const deadline = performance.now() + timeoutMs;
+    while (!this.ready && this.worker !== undefined && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      this.poll();
+    }
+    if (!this.ready) this.log.warn({ waited_ms: timeoutMs }, 'refit worker not ready; the first refit will load it next to the control loop');
   }
 
   /** Starts a refit now (unless one runs). */
@@ -116,15 +137,16 @@ export class RefitScheduler {
   }
 
   /**
-   * Applies a finished refit, if one is waiting. Polled on every transition: a lock-step
-   * simulation runs whole episodes without returning to the event loop, and a swap belongs
-   * between two ticks in any case.
+   * Applies a finished refit, if one is waiting (and notes the worker's ready message). Polled on
+   * every transition: a lock-step simulation runs whole episodes without returning to the event
+   * loop, and a swap belongs between two ticks in any case.
    */
   poll(): void {
-    if (this.inFlight === undefined || this.results === undefined) return;
+    if ((this.inFlight === undefined && this.ready) || this.results === undefined) return;
     const got = receiveMessageOnPort(this.results);
     if (got === undefined) return;
     const res = got.message as RefitResponse;
+    if (res.kind === 'ready') return this.onReady(res);
     if (res.id !== this.inFlight) return;
     this.inFlight = undefined;
     this.apply(res);
@@ -147,7 +169,13 @@ export class RefitScheduler {
     if (w !== undefined) await w.terminate();
   }
 
-  private apply(res: RefitResponse): void {
+  private onReady(res: Extract<RefitResponse, { kind: 'ready' }>): void {
+    this.ready = true;
+    if (res.error !== undefined) this.log.warn({ err: res.error }, 'refit worker warm-up failed');
+    else this.log.info({ backend: res.backend, priority: res.priority, cpus: res.pinned ? this.config.learning.cpus : 'any' }, 'refit worker ready');
+  }
+
+  private apply(res: Exclude<RefitResponse, { kind: 'ready' }>): void {
     if (res.kind === 'error') {
       this.errors++;
       this.log.error({ err: res.message }, 'refit failed; the model in use stays');
@@ -176,13 +204,15 @@ export class RefitScheduler {
   private ensureWorker(): { worker: Worker } {
     if (this.worker === undefined) {
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(new URL('./refit-worker.js', import.meta.url), { workerData: { results: port2, priority: this.priority, gate: this.gate?.buffer }, transferList: [port2] });
+      const workerData = { results: port2, priority: this.priority, gate: this.gate?.buffer, config: this.config };
+      const worker = new Worker(new URL('./refit-worker.js', import.meta.url), { workerData, transferList: [port2] });
       worker.on('error', (err) => {
         // The worker died (out of memory, a bug): keep the model in use, start a fresh worker next time.
         this.errors++;
         this.log.error({ err: err.message }, 'refit worker failed; the model in use stays');
         this.worker = undefined;
         this.inFlight = undefined;
+        this.ready = false;
       });
       this.worker = worker;
       this.results = port1;

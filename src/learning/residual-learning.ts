@@ -47,6 +47,7 @@ export class ResidualLearning {
       const buffer = new ReplayBuffer(spec.stateNames.length, spec.actionNames.length, config.learning.buffer_capacity);
       scheduler = new RefitScheduler(config, model, buffer, store.dir, log, undefined, realtime ? 'idle' : 'nice');
       if (loaded !== undefined) scheduler.setCurrent(loaded.snapshot, loaded.version);
+      await scheduler.warmUp();
     }
     return new ResidualLearning(model, backend, kernel?.name ?? 'none', store, loaded?.version ?? 0, scheduler);
   }

@@ -7,6 +7,8 @@ import { Mppi } from './mppi.js';
 import type { ActionBounds, Planner } from './planner.js';
 import { buildRolloutEngine } from './build-rollout-engine.js';
 import { ParallelRolloutEngine, rolloutThreads } from './parallel-rollout.js';
+import { pinThisThread } from '../core/cpu-affinity.js';
+import { createLogger } from '../telemetry/logger.js';
 import type { RolloutEvaluator } from './rollout-evaluator.js';
 
 /** Per-action values from a name-keyed map, in the model's action order. */
@@ -29,6 +31,8 @@ export function actionBounds(config: Config, names: readonly string[]): ActionBo
  */
 export function buildPlanner(config: Config, model: DynamicsModel, cost: TaskCost, rng: Rng): Planner {
   const p = config.planner;
+  // The calling thread plans (it prices the first share), so it is one of the planner's threads.
+  pinThisThread(p.cpus, 'planner.cpus', createLogger());
   const nu = model.actionNames.length;
   const threads = rolloutThreads(config);
   const engine: RolloutEvaluator =

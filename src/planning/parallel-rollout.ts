@@ -244,8 +244,10 @@ export class ParallelRolloutEngine implements RolloutEvaluator {
   }
 }
 
-/** Threads to use for `planner.threads`: auto = one per core. */
+/** Threads to use for `planner.threads`: auto = one per CPU in `planner.cpus`, or per core. */
 export function rolloutThreads(config: Config): number {
   const t = config.planner.threads;
-  return t === 'auto' ? availableParallelism() : t;
+  if (t !== 'auto') return t;
+  const cpus = config.planner.cpus;
+  return cpus === 'any' ? availableParallelism() : cpus.length;
 }

@@ -5,6 +5,8 @@ import { HybridModel } from '../models/hybrid-model.js';
 import { prepareResidualKernel } from '../models/residual/prepare-kernel.js';
 import { ResidualPredictor } from '../models/residual/residual-predictor.js';
 import { ValuePredictor } from '../models/value/value-predictor.js';
+import { pinThisThread } from '../core/cpu-affinity.js';
+import { createLogger } from '../telemetry/logger.js';
 import { buildRolloutEngine } from './build-rollout-engine.js';
 import { Slot, SLOTS, WorkerState, type ModelUpdate, type RolloutWorkerInit } from './rollout-channel.js';
 
@@ -24,6 +26,7 @@ function fail(err: unknown, slot: number, value: number): void {
 
 async function serve(): Promise<void> {
   const { config, maxShare, maxSamples } = init;
+  pinThisThread(config.planner.cpus, 'planner.cpus', createLogger('mpcd-rollout'));
   const H = config.planner.horizon;
   let engine;
   let model;

@@ -147,6 +147,24 @@ describe('RefitScheduler', { concurrency: true }, () => {
     }
   });
 
+  test('warmUp starts and warms the worker before the control loop runs; the first refit then goes through it', async () => {
+    const config = smallLearningConfig({ min_transitions: 100, refit_every_transitions: 150 });
+    const { scheduler, records, model } = setup(config);
+    try {
+      assert.equal(scheduler.workerReady, false);
+      await scheduler.warmUp();
+      assert.equal(scheduler.workerReady, true, 'ready before any transition came');
+      assert.equal(records.filter((r) => r.msg === 'refit worker ready').length, 1);
+      const { transitions } = plantTransitions(robotModel(), 150, 61);
+      for (const tr of transitions) scheduler.onTransition(tr);
+      await scheduler.settle();
+      assert.equal(scheduler.history.length, 1, 'the ready message did not stand in for the result');
+      assert.equal(model.version, 1);
+    } finally {
+      await scheduler.close();
+    }
+  });
+
   test('refit_every_seconds on the injected clock starts a refit when too few transitions came for the count trigger', async () => {
     const config = smallLearningConfig({ min_transitions: 100, refit_every_transitions: 10_000, refit_every_seconds: 60 });
     const { scheduler, started, clock } = setup(config);
