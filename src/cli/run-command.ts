@@ -87,9 +87,10 @@ export async function runCommand(args: RunArgs): Promise<number> {
       p99: round(latency.p99, 3),
       max: round(latency.max, 3),
       mean: round(latency.mean, 3),
-      // Planning latency while a refit ran in the worker thread, and while none did.
-      during_refit: learning !== undefined ? ms(session.latencyDuringRefit.summary()) : null,
-      no_refit: learning !== undefined ? ms(session.latencyNoRefit.summary()) : null,
+      // Planning latency while a refit ran in the worker thread, and while none did; null where
+      // no tick was (a lock-step run that pauses for refits plans none during one).
+      during_refit: learning !== undefined && session.latencyDuringRefit.count > 0 ? ms(session.latencyDuringRefit.summary()) : null,
+      no_refit: learning !== undefined && session.latencyNoRefit.count > 0 ? ms(session.latencyNoRefit.summary()) : null,
     },
     overruns: results.reduce((s, r) => s + r.overruns, 0),
     safety: session.safety.counts,

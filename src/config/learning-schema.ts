@@ -58,6 +58,12 @@ export const learningSchema = z
     patience: z.number().int().min(1).default(6),
     validation_fraction: z.number().gt(0).lt(1).default(0.1),
     max_seconds: z.number().positive().default(90).describe('wall-clock cap of one refit'),
+    lockstep_refits: z
+      .enum(['pause', 'beside'])
+      .default('pause')
+      .describe(
+        "lock-step simulation only: 'pause' stops the virtual clock while a refit trains, so a learning curve is the same on any machine; 'beside' lets the simulation run on while it trains, as fast as the machine allows (the curve then depends on the machine). On a real clock refits always run beside the loop",
+      ),
     cpus: cpuSetSchema.describe("CPUs the refit thread runs on, e.g. [3]; give it cores the planner's planner.cpus leave free, so refits do not raise the planner's p99"),
     value: valueSchema.default(valueSchema.parse({})),
   })

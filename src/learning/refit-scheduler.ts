@@ -12,6 +12,15 @@ import { holdoutCount } from './residual-spec-for-config.js';
 import type { BackgroundPriority } from './background-priority.js';
 import { PlanningGate } from './planning-gate.js';
 
+/**
+ * How refits share time with the control loop:
+ * - `realtime`: beside a loop on a real clock; the trainer runs under SCHED_IDLE and only between ticks.
+ * - `beside`: beside a lock-step simulation, at nice 19; the simulation runs on while it trains.
+ * - `pause`: a lock-step simulation's virtual clock stops until the refit is applied, as MBPO and
+ *   PETS train between rollouts, so which model plans which tick does not depend on the machine.
+ */
+export type RefitTiming = 'realtime' | 'beside' | 'pause';
+
 export interface RefitRecord {
   readonly version: number;
   readonly accepted: boolean;
@@ -36,7 +45,8 @@ export class RefitScheduler {
   private inFlight: number | undefined; // id of the refit running
   private ready = false; // the worker has loaded and warmed up
   private sinceRefit = 0;
-  private lastRefitAt: number; // on `now`'s clock: the first time trigger counts from construction
+  private lastRefitAt: number; // ms on `now`'s clock: the first time trigger counts from construction
+  private robotMs = NaN; // the latest transition's time, ms: the default clock
   private nextId = 1;
   private tFrom = Infinity;
   private tTo = -Infinity;
@@ -45,7 +55,11 @@ export class RefitScheduler {
   errors = 0;
   /** Real time only: the flag the trainer waits on while the planner plans (planning-gate.ts). */
   private readonly gate: PlanningGate | undefined;
+  /** Something to Atomics.wait on while a lock-step run pauses for a refit. */
+  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
   readonly planningHook: ((busy: boolean) => void) | undefined;
+  private readonly now: () => number;
+  private readonly priority: BackgroundPriority;
 
   constructor(
     private readonly config: Config,
@@ -53,14 +67,18 @@ export class RefitScheduler {
     private readonly buffer: ReplayBuffer,
     private readonly storeDir: string,
     private readonly log: Logger,
-    private readonly now: () => number = () => performance.now(),
-    /** How far the refit thread steps back for the control loop (see background-priority.ts). */
-    private readonly priority: BackgroundPriority = 'nice',
+    /** ms; default the robot's time, read off the transitions, so a lock-step run counts virtual seconds. */
+    now: (() => number) | undefined = undefined,
+    private readonly timing: RefitTiming = 'beside',
   ) {
-    this.lastRefitAt = now();
+    this.now = now ?? (() => this.robotMs);
+    this.lastRefitAt = this.now();
+    // How far the refit thread steps back (see background-priority.ts): an idle-class thread
+    // would never run beside a lock-step simulation, which never leaves the CPU idle.
+    this.priority = timing === 'realtime' ? 'idle' : 'nice';
     // On a real clock the trainer also waits out each tick's planning; in lock-step simulation
     // planning never pauses, so it must not.
-    if (priority === 'idle') {
+    if (timing === 'realtime') {
       const gate = new PlanningGate();
       this.gate = gate;
       this.planningHook = (busy) => gate.set(busy);
@@ -85,6 +103,9 @@ export class RefitScheduler {
   /** The transition log's tap: feed the buffer, maybe start a refit. Cheap: never waits. */
   onTransition(tr: Transition): void {
     this.poll();
+    this.robotMs = 1000 * tr.t;
+    // The robot clock's time trigger counts from the first transition.
+    if (Number.isNaN(this.lastRefitAt)) this.lastRefitAt = this.now();
     if (!this.buffer.add(tr)) return;
     this.sinceRefit++;
     this.tFrom = Math.min(this.tFrom, tr.t);
@@ -92,7 +113,9 @@ export class RefitScheduler {
     const l = this.config.learning;
     if (!l.enabled || this.inFlight !== undefined || this.buffer.size < l.min_transitions) return;
     const due = this.sinceRefit >= l.refit_every_transitions || (this.now() - this.lastRefitAt) / 1000 >= l.refit_every_seconds;
-    if (due) this.start();
+    if (!due) return;
+    this.start();
+    if (this.timing === 'pause') this.waitInVirtualTime();
   }
 
   /**
@@ -150,6 +173,28 @@ export class RefitScheduler {
     if (res.id !== this.inFlight) return;
     this.inFlight = undefined;
     this.apply(res);
+  }
+
+  /**
+   * Lock-step 'pause': blocks until the refit in flight is applied. The simulation never returns
+   * to the event loop inside an episode, so this waits synchronously, polling the result port.
+   * A worker that dies or a refit that runs past its cap (learning.max_seconds, with room for
+   * the value fit and the save) ends the wait with a warning, and the run goes on beside it.
+   */
+  private waitInVirtualTime(): void {
+    const capMs = 1000 * (3 * this.config.learning.max_seconds + 60);
+    const started = performance.now();
+    while (this.inFlight !== undefined) {
+      Atomics.wait(this.sleeper, 0, 0, 5);
+      this.poll();
+      if (this.inFlight === undefined) break;
+      if (this.worker === undefined || this.worker.threadId === -1) return; // its error event says why
+      if (performance.now() - started > capMs) {
+        this.log.warn({ waited_s: capMs / 1000 }, 'refit still running; the lock-step simulation goes on beside it');
+        return;
+      }
+    }
+    this.log.debug({ paused_s: (performance.now() - started) / 1000 }, 'virtual clock paused for the refit');
   }
 
   /** Waits for the refit in flight, if any, and applies it. */

@@ -28,7 +28,10 @@ export class ResidualLearning {
     private readonly scheduler: RefitScheduler | undefined,
   ) {}
 
-  /** `realtime`: the control loop runs on a real clock, so refits may only use idle CPU time. */
+  /**
+   * `realtime`: the control loop runs on a real clock, so refits may only use idle CPU time;
+   * otherwise learning.lockstep_refits says whether the simulation waits for them.
+   */
   static async start(config: Config, model: HybridModel, modelDir: string, log: Logger, realtime = false): Promise<ResidualLearning> {
     const residual = config.model.residual;
     if (residual === undefined) throw new Error('ResidualLearning needs model.residual');
@@ -45,7 +48,7 @@ export class ResidualLearning {
     let scheduler: RefitScheduler | undefined;
     if (config.learning.enabled) {
       const buffer = new ReplayBuffer(spec.stateNames.length, spec.actionNames.length, config.learning.buffer_capacity);
-      scheduler = new RefitScheduler(config, model, buffer, store.dir, log, undefined, realtime ? 'idle' : 'nice');
+      scheduler = new RefitScheduler(config, model, buffer, store.dir, log, undefined, realtime ? 'realtime' : config.learning.lockstep_refits);
       if (loaded !== undefined) scheduler.setCurrent(loaded.snapshot, loaded.version);
       await scheduler.warmUp();
     }

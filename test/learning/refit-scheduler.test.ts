@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import type { Config } from '../../src/config/schema.js';
 import { buildTaskCost } from '../../src/costs/build-task-cost.js';
 import { ModelStore } from '../../src/learning/model-store.js';
-import { RefitScheduler } from '../../src/learning/refit-scheduler.js';
+import { RefitScheduler, type RefitTiming } from '../../src/learning/refit-scheduler.js';
 import { ReplayBuffer } from '../../src/learning/replay-buffer.js';
 import { predictionScore } from '../../src/learning/residual-dataset.js';
 import type { Transition } from '../../src/log/transition-schema.js';
@@ -27,14 +27,17 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 let dirs = 0;
 const freshStore = () => join(tmp, `store-${++dirs}`);
 
-/** A scheduler over a fresh hybrid model, replay buffer and store, on a clock the test moves. */
-function setup(config: Config) {
+/**
+ * A scheduler over a fresh hybrid model, replay buffer and store, on a clock the test moves
+ * (or, with `robotClock`, on the transitions' own times).
+ */
+function setup(config: Config, timing: RefitTiming = 'beside', robotClock = false) {
   const model = new HybridModel(buildAnalyticModel(config, 1024));
   const buffer = new ReplayBuffer(NX, NU, config.learning.buffer_capacity);
   const storeDir = freshStore();
   const { log, records } = capturingLogger();
   const clock = { ms: 0 };
-  const scheduler = new RefitScheduler(config, model, buffer, storeDir, log, () => clock.ms);
+  const scheduler = new RefitScheduler(config, model, buffer, storeDir, log, robotClock ? undefined : () => clock.ms, timing);
   const started = () => records.filter((r) => r.msg === 'refit started').length;
   return { model, buffer, store: new ModelStore(storeDir), scheduler, records, clock, started };
 }
@@ -142,6 +145,42 @@ describe('RefitScheduler', { concurrency: true }, () => {
       assert.equal(store.list().length, 1);
       assert.equal(scheduler.history[0]!.rows, 200 - Math.floor(200 * config.learning.holdout_fraction), 'the refit saw the buffer as it was when it started');
       assert.equal(model.version, 1);
+    } finally {
+      await scheduler.close();
+    }
+  });
+
+  test("lock-step 'pause': the transition that makes a refit due returns only once the refit is applied, so the next tick plans on the new model", async () => {
+    const config = smallLearningConfig({ min_transitions: 100, refit_every_transitions: 300 });
+    const { model, scheduler, started } = setup(config, 'pause');
+    try {
+      const { transitions } = plantTransitions(robotModel(), 301, 21);
+      for (const tr of transitions.slice(0, 299)) scheduler.onTransition(tr);
+      assert.equal(model.version, 0);
+      scheduler.onTransition(transitions[299]!);
+      assert.equal(started(), 1);
+      assert.equal(scheduler.refitting, false, 'nothing left in flight');
+      assert.equal(model.version, 1, 'swapped in before onTransition returned');
+      assert.equal(scheduler.history.length, 1);
+      scheduler.onTransition(transitions[300]!);
+      assert.equal(started(), 1, 'the count starts again after the refit');
+    } finally {
+      await scheduler.close();
+    }
+  });
+
+  test('by default refit_every_seconds counts robot seconds, read off the transitions, from the first one', async () => {
+    const config = smallLearningConfig({ min_transitions: 100, refit_every_transitions: 10_000, refit_every_seconds: 3 });
+    const { scheduler, started } = setup(config, 'beside', true);
+    try {
+      // Transitions 20 ms apart from t = 10 s: due at t >= 13 s, the 151st transition.
+      const { transitions } = plantTransitions(robotModel(), 160, 52);
+      const shifted = transitions.map((tr) => ({ ...tr, t: tr.t + 10 }));
+      for (const tr of shifted.slice(0, 150)) scheduler.onTransition(tr);
+      assert.equal(started(), 0, `not before 3 s of robot time (last t ${shifted[149]!.t})`);
+      scheduler.onTransition(shifted[150]!);
+      assert.equal(started(), 1, '3 s of robot time after the first transition');
+      await scheduler.settle();
     } finally {
       await scheduler.close();
     }
