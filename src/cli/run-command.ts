@@ -1,3 +1,4 @@
+import type { RefitLatencyEffect } from '../telemetry/refit-latency-comparison.js';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config.js';
 import { SimSession, type EpisodeResult } from '../loop/sim-session.js';
@@ -65,6 +66,12 @@ export async function runCommand(args: RunArgs): Promise<number> {
   }
   const latency = session.latency.summary();
   const ms = (l: { p50: number; p99: number; max: number; count: number }) => ({ p50: round(l.p50, 3), p99: round(l.p99, 3), max: round(l.max, 3), ticks: l.count });
+  const refit = session.refitLatency;
+  const ratio = (r: number) => round(r, 3);
+  const effectRounded = (e: RefitLatencyEffect | undefined) =>
+    e === undefined
+      ? null
+      : { p99_ratio: ratio(e.p99_ratio), p99_ratio_ci95: e.p99_ratio_ci95.map(ratio), p50_ratio: ratio(e.p50_ratio), p50_ratio_ci95: e.p50_ratio_ci95.map(ratio), block_ticks: e.block_ticks };
   const learning = session.learning;
   const successes = results.filter((r) => r.success).length;
   const rssAt = (n: number): number | undefined => results[Math.min(n, results.length) - 1]?.rss_mb;
@@ -89,8 +96,11 @@ export async function runCommand(args: RunArgs): Promise<number> {
       mean: round(latency.mean, 3),
       // Planning latency while a refit ran in the worker thread, and while none did; null where
       // no tick was (a lock-step run that pauses for refits plans none during one).
-      during_refit: learning !== undefined && session.latencyDuringRefit.count > 0 ? ms(session.latencyDuringRefit.summary()) : null,
-      no_refit: learning !== undefined && session.latencyNoRefit.count > 0 ? ms(session.latencyNoRefit.summary()) : null,
+      during_refit: learning !== undefined && refit.duringRefit.count > 0 ? ms(refit.duringRefit.summary()) : null,
+      no_refit: learning !== undefined && refit.noRefit.count > 0 ? ms(refit.noRefit.summary()) : null,
+      // during / no refit, with 95 % intervals from a block bootstrap: an interval that holds 1
+      // is a difference this run cannot tell from the host's noise. null with too few ticks.
+      refit_effect: learning !== undefined ? effectRounded(refit.effect()) : null,
     },
     overruns: results.reduce((s, r) => s + r.overruns, 0),
     safety: session.safety.counts,

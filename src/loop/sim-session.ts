@@ -18,6 +18,7 @@ import type { Planner } from '../planning/planner.js';
 import { ActionFilter } from '../safety/action-filter.js';
 import { SafetySupervisor } from '../safety/safety-supervisor.js';
 import { LatencyStats } from '../telemetry/latency-stats.js';
+import { RefitLatencyComparison } from '../telemetry/refit-latency-comparison.js';
 import { createLogger } from '../telemetry/logger.js';
 import { MonotonicScheduler, virtualScheduler } from './clock.js';
 import { controlLoop, plannerStage, type ControlStep } from './control-loop.js';
@@ -77,8 +78,7 @@ const SAMPLE_TO_TICK_MS = 2;
 export class SimSession {
   readonly latency = new LatencyStats();
   /** Planning latency split by whether a refit was running in the worker at the time. */
-  readonly latencyDuringRefit = new LatencyStats();
-  readonly latencyNoRefit = new LatencyStats();
+  readonly refitLatency = new RefitLatencyComparison();
   private transitions = 0;
   /** The plant's kind and where it is, for the start-up log line. */
   plantInfo: Record<string, unknown> = {};
@@ -212,7 +212,7 @@ export class SimSession {
         recorder.onStep(step);
         if (step.action !== undefined) {
           this.latency.add(step.planMs);
-          (this.learning?.refitting === true ? this.latencyDuringRefit : this.latencyNoRefit).add(step.planMs);
+          this.refitLatency.add(step.planMs, this.learning?.refitting === true);
           lastAction = step.action;
         }
         overruns += step.dropped;

@@ -20,6 +20,11 @@ export class LatencyStats {
     return this.n;
   }
 
+  /** The samples in the order they came, [count]; a view, valid until the next add. */
+  samples(): Float64Array {
+    return this.data.subarray(0, this.n);
+  }
+
   summary(): { p50: number; p99: number; max: number; mean: number; count: number } {
     if (this.n === 0) return { p50: 0, p99: 0, max: 0, mean: 0, count: 0 };
     const sorted = this.data.slice(0, this.n).sort();
