@@ -6,9 +6,10 @@
  * core and delays the planner's wake-up, SCHED_IDLE yields at once. False where the OS has no
  * such policy or refuses it (the caller falls back to nice).
  *
- * setThreadAffinity(cpus: Int32Array): lets the calling thread run only on those CPUs. A trainer
- * on cores of its own leaves the planner's cores, and their caches, to the planner. False where
- * the OS refuses the set (no such CPU online, or outside the process's cpuset).
+ * setThreadAffinity(cpus: Int32Array, tid?: number): lets the calling thread (or thread `tid` of
+ * this process, a Linux task id) run only on those CPUs. A trainer on cores of its own leaves the
+ * planner's cores, and their caches, to the planner. False where the OS refuses the set (no such
+ * CPU online, outside the process's cpuset, no such thread).
  */
 #define _GNU_SOURCE
 #include "addon_args.h"
@@ -34,11 +35,14 @@ static napi_value set_thread_idle(napi_env env, napi_callback_info info) {
 
 static napi_value set_thread_affinity(napi_env env, napi_callback_info info) {
   static const char *fn = "setThreadAffinity";
-  napi_value argv[1];
-  if (!arg_list(env, info, fn, "setThreadAffinity(cpus: Int32Array)", 1, argv)) return NULL;
+  napi_value argv[2];
+  size_t argc;
+  if (!arg_list_between(env, info, fn, "setThreadAffinity(cpus: Int32Array, tid?: number)", 1, 2, argv, &argc)) return NULL;
   int32_t *cpus = NULL;
   size_t count = 0;
   if (!arg_typed_array(env, argv[0], napi_int32_array, fn, "cpus", "an Int32Array", (void **)&cpus, &count)) return NULL;
+  int64_t tid = 0; /* 0 = the calling thread */
+  if (argc == 2 && !arg_integer(env, argv[1], fn, "tid", 0, 2147483647.0, &tid)) return NULL;
   if (count == 0) return arg_throw_range(env, "setThreadAffinity: cpus is empty; name at least one CPU");
   bool ok = false;
 #ifdef __linux__
@@ -48,8 +52,8 @@ static napi_value set_thread_affinity(napi_env env, napi_callback_info info) {
     if (cpus[i] < 0 || cpus[i] >= CPU_SETSIZE) return arg_throw_range(env, "setThreadAffinity: a CPU number is out of range");
     CPU_SET(cpus[i], &set);
   }
-  /* pid 0 = the calling thread: Linux affinity is per thread. */
-  ok = sched_setaffinity(0, sizeof set, &set) == 0;
+  /* Linux affinity is per thread: a task id names one, 0 the calling thread. */
+  ok = sched_setaffinity((pid_t)tid, sizeof set, &set) == 0;
 #endif
   napi_value result;
   napi_get_boolean(env, ok, &result);

@@ -7,7 +7,7 @@ import { Mppi } from './mppi.js';
 import type { ActionBounds, Planner } from './planner.js';
 import { buildRolloutEngine } from './build-rollout-engine.js';
 import { ParallelRolloutEngine, rolloutThreads } from './parallel-rollout.js';
-import { pinThisThread } from '../core/cpu-affinity.js';
+import { helperCpus, pinHelperThreads, pinThisThread } from '../core/cpu-affinity.js';
 import { createLogger } from '../telemetry/logger.js';
 import type { RolloutEvaluator } from './rollout-evaluator.js';
 
@@ -31,8 +31,12 @@ export function actionBounds(config: Config, names: readonly string[]): ActionBo
  */
 export function buildPlanner(config: Config, model: DynamicsModel, cost: TaskCost, rng: Rng): Planner {
   const p = config.planner;
-  // The calling thread plans (it prices the first share), so it is one of the planner's threads.
-  pinThisThread(p.cpus, 'planner.cpus', createLogger());
+  // The calling thread plans (it prices the first share), so it is one of the planner's threads;
+  // node's helper threads, there before the rollout workers, leave the planner's CPUs.
+  const log = createLogger();
+  const helpers = helperCpus(p.cpus, config.learning.cpus);
+  if (helpers !== undefined) pinHelperThreads(helpers, 'learning.cpus', log);
+  pinThisThread(p.cpus, 'planner.cpus', log);
   const nu = model.actionNames.length;
   const threads = rolloutThreads(config);
   const engine: RolloutEvaluator =

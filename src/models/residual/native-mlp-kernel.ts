@@ -10,8 +10,8 @@ import { checkMaxRows, layerWidths, widestHidden } from './typescript-mlp-kernel
 export interface NativeMlpAddon {
   /** Puts the calling thread under SCHED_IDLE (Linux); false where refused or unsupported. */
   setThreadIdle(): boolean;
-  /** Lets the calling thread run only on these CPUs (Linux); false where refused or unsupported. */
-  setThreadAffinity(cpus: Int32Array): boolean;
+  /** Lets the calling thread, or thread `tid` of this process, run only on these CPUs (Linux); false where refused or unsupported. */
+  setThreadAffinity(cpus: Int32Array, tid?: number): boolean;
   /** Standard normals into out[offset ..], Rng's stream (src/core/rng.ts); advances state [4] in place. */
   normalFill(state: Int32Array, tables: Float64Array, out: Float32Array, offset: number, count: number): void;
   /**
