@@ -1,7 +1,7 @@
-import type { RefitLatencyEffect } from '../telemetry/refit-latency-comparison.js';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config.js';
 import { SimSession, type EpisodeResult } from '../loop/sim-session.js';
+import type { RefitLatencyEffect } from '../telemetry/refit-latency-comparison.js';
 import { createLogger } from '../telemetry/logger.js';
 import { peakRssMb } from '../telemetry/peak-rss.js';
 import { progressBar } from './progress.js';

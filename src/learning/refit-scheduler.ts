@@ -100,7 +100,10 @@ export class RefitScheduler {
     this.current = { snapshot, version };
   }
 
-  /** The transition log's tap: feed the buffer, maybe start a refit. Cheap: never waits. */
+  /**
+   * The transition log's tap: feed the buffer, maybe start a refit. Cheap and never waits, but
+   * for lock-step 'pause', where the transition that starts a refit returns once it is applied.
+   */
   onTransition(tr: Transition): void {
     this.poll();
     this.robotMs = 1000 * tr.t;
