@@ -6,7 +6,10 @@ import { ModelStore, resolveModelDir } from '../learning/model-store.js';
 import { ReplayBuffer } from '../learning/replay-buffer.js';
 import { buildResidualDataset, snapshotScore } from '../learning/residual-dataset.js';
 import { holdoutCount, requireResidualSpec, trainOptionsFor } from '../learning/residual-spec-for-config.js';
-import { findTransitionLogs, readLogsIntoBuffer } from '../learning/transition-log-source.js';
+import { findTransitionLogs, readLogsIntoBuffer, type LogIngest } from '../learning/transition-log-source.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { ResidualSpec } from '../models/residual/residual-spec.js';
 import { buildModel } from '../models/build-model.js';
 import { trainEnsemble } from '../models/residual/ensemble-trainer.js';
 import { fitTerminalValue } from '../learning/terminal-value.js';
@@ -21,6 +24,8 @@ export interface TrainArgs {
   config: string;
   modelDir: string | undefined;
   json: boolean;
+  /** Keep the preferred version's residual and fit only its terminal value (learning.value). */
+  valueOnly?: boolean;
 }
 
 /** Where the command's result goes; stdout unless a test captures it. */
@@ -55,14 +60,15 @@ export async function trainCommand(args: TrainArgs, write: Write = stdout): Prom
       `only ${n} clean transitions in ${files.length} log(s) (${ingest.skipped} flagged or non-finite were skipped); ` +
         `learning.min_transitions is ${L.min_transitions}: record more, or lower learning.min_transitions`,
     );
+  const rows = buffer.snapshot();
+  const backend = await selectTfBackend(residual.backend, log);
+  if (args.valueOnly === true) return fitValueOnly(c, store, spec, rows, n, ingest, args.json, write, log);
   const holdout = holdoutCount(c, n);
   const nTrain = n - holdout;
-  const rows = buffer.snapshot();
   const trainRows = rows.subarray(0, nTrain * buffer.rowSize);
   const heldOut = rows.subarray(nTrain * buffer.rowSize);
   const dataset = buildResidualDataset(spec, analytic, trainRows, nTrain, dt);
 
-  const backend = await selectTfBackend(residual.backend, log);
   const bar = args.json ? undefined : progressBar(L.max_epochs, 'training');
   let trained: ReturnType<typeof trainEnsemble>;
   try {
@@ -126,6 +132,47 @@ export async function trainCommand(args: TrainArgs, write: Write = stdout): Prom
   return 0;
 }
 
+/**
+ * `--value-only`: a new version with the preferred version's residual and a terminal value fitted
+ * on imagined rollouts of it, branched from every logged state; the residual is not retrained.
+ */
+function fitValueOnly(
+  c: Config,
+  store: ModelStore,
+  spec: ResidualSpec,
+  rows: Float32Array,
+  n: number,
+  ingest: LogIngest,
+  json: boolean,
+  write: Write,
+  log: Logger,
+): number {
+  const previous = store.loadPreferred(spec, log);
+  if (previous === undefined)
+    throw new MpcdError('TRAIN_DATA', `no usable stored model in ${store.dir} to fit a terminal value for: run mpcd train without --value-only first`);
+  const t0 = performance.now();
+  const value = fitTerminalValue(c, previous.snapshot, rows, n, c.seed, log);
+  const seconds = (performance.now() - t0) / 1000;
+  const saved = store.save(
+    previous.snapshot,
+    {
+      accepted: true,
+      data: { transitions: n, t_from: ingest.tFrom ?? null, t_to: ingest.tTo ?? null, sources: ingest.files },
+      validation: { ...previous.meta.validation, previous_version: previous.version },
+      training: previous.meta.training,
+    },
+    value,
+  );
+  const v = c.learning.value;
+  if (json) write(`${JSON.stringify({ version: saved.version, dir: saved.dir, residual_of: previous.version, transitions: n, value_members: v.members, value_rounds: v.rounds, seconds: round(seconds, 2) })}\n`);
+  else
+    write(
+      `fitted a terminal value (${v.members} networks, ${v.rounds} round(s) of ${v.steps} imagined steps from ${v.starts} starts) on version ${previous.version}'s residual ` +
+        `in ${seconds.toFixed(1)} s; saved version ${saved.version} in ${saved.dir}, the daemon starts from it\n`,
+    );
+  return 0;
+}
+
 function fmt(x: number): string {
   return Number.isFinite(x) ? x.toPrecision(4) : String(x);
 }
@@ -135,9 +182,9 @@ export function trainMain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { config: { type: 'string' }, 'model-dir': { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: { config: { type: 'string' }, 'model-dir': { type: 'string' }, json: { type: 'boolean', default: false }, 'value-only': { type: 'boolean', default: false } },
   });
   if (values.config === undefined) throw new MpcdError('USAGE', `train needs --config CFG\n\n${TRAIN_USAGE}`);
   if (positionals.length === 0) throw new MpcdError('USAGE', `train needs transition logs or folders that hold them\n\n${TRAIN_USAGE}`);
-  return trainCommand({ inputs: positionals, config: values.config, modelDir: values['model-dir'], json: values.json });
+  return trainCommand({ inputs: positionals, config: values.config, modelDir: values['model-dir'], json: values.json, valueOnly: values['value-only'] });
 }

@@ -8,9 +8,10 @@ export const SIM_ROBOT_USAGE = `  mpcd sim-robot <config> [--mqtt URL | --serial
       received and applied, one JSON line per event
 `;
 
-export const TRAIN_USAGE = `  mpcd train <log files or folders>... --config CFG [--model-dir DIR] [--json]
+export const TRAIN_USAGE = `  mpcd train <log files or folders>... --config CFG [--model-dir DIR] [--value-only] [--json]
       fit the residual model on recorded transition logs (.mcap) and save it as a new version,
-      accepted when it beats the current model on the most recent transitions
+      accepted when it beats the current model on the most recent transitions;
+      --value-only: keep the current model's residual and fit only its terminal value (learning.value)
 `;
 
 export const MODEL_USAGE = `  mpcd model list [--config CFG] [--model-dir DIR] [--json]

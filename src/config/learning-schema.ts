@@ -28,14 +28,21 @@ export const valueSchema = z
   .object({
     enabled: z.boolean().default(false).describe('fit a terminal value after each accepted refit and store it with the version'),
     weight: z.number().min(0).default(1).describe("the planner's terminal cost is weight * V(s_H); 0 = fit and store, do not plan with it"),
-    starts: z.number().int().min(16).default(1024).describe('logged states branched from per round'),
-    sequences: z.number().int().min(1).default(32).describe('imagined action sequences per start'),
-    steps: z.number().int().min(1).default(15).describe('steps per imagined rollout'),
-    rounds: z.number().int().min(1).default(6).describe('rounds of fitted value iteration'),
-    refinements: z.number().int().min(1).max(10).default(3).describe('cross-entropy refinements of the imagined action sequences per start state'),
+    starts: z.number().int().min(16).default(4096).describe('logged states branched from per round'),
+    sequences: z.number().int().min(1).default(128).describe('imagined action sequences per start'),
+    steps: z.number().int().min(1).default(20).describe('steps per imagined rollout: how much further than the horizon round 1 sees'),
+    rounds: z.number().int().min(1).default(1).describe("rounds of fitted value iteration: round 1 backs up the task's terminal cost, each later one the previous round's value, `steps` further each (and compounding its errors)"),
+    refinements: z.number().int().min(1).max(10).default(4).describe('cross-entropy refinements of the imagined action sequences per start state'),
+    imagined_starts: z
+      .number()
+      .min(0)
+      .lt(1)
+      .default(0.5)
+      .describe("fraction of each round's starts drawn from states the previous round imagined (MBPO's model buffer), so the value is fitted where the planner's samples end, not only where the robot has been"),
     discount: z.number().gt(0).max(1).default(0.99).describe('per control period'),
     smoothing: z.number().min(0).lt(1).default(0.7).describe('AR(1) smoothing of the imagined actions'),
     hidden: z.array(z.number().int().min(1).max(4096)).min(1).max(8).default([64, 64]),
+    members: z.number().int().min(1).max(16).default(10).describe('value networks fitted from their own initial weights; V is their mean'),
     max_epochs: z.number().int().min(1).default(60),
   })
   .strict();

@@ -17,6 +17,12 @@ export interface ImaginedValueOptions {
   readonly rounds: number;
   /** Cross-entropy refinements of the imagined action sequences per start state (1 = random only). */
   readonly refinements: number;
+  /**
+   * Fraction of each round's starts drawn from states the previous round imagined (MBPO's model
+   * buffer) instead of logged ones: the planner's sampled rollouts end in such states, off the
+   * logged distribution, and the value must be right there too.
+   */
+  readonly imaginedStarts: number;
   readonly discount: number;
   /** Per action: std of the imagined actions, and their AR(1) smoothing along time. */
   readonly noiseStd: Float32Array;
@@ -31,8 +37,11 @@ export interface ImaginedValueOptions {
  * short rollouts of the (learned) model from logged states, under many sampled action
  * sequences (refined by a few cross-entropy steps per start), and regresses V(s) onto the best of
  *     sum_t discount^t c(s_t+1, a_t) + discount^steps V_prev(s_steps)
- * over the sequences from s. Round r's value thus looks r * steps ahead; as the planner's
- * terminal cost it lets a short horizon see far. rows: logged (s, a, s') [n, nx + nu + nx].
+ * over the sequences from s. V_prev is the task's terminal cost in round 1, so round 1 sees what a
+ * horizon `steps` longer would; each later round looks `steps` further, and compounds its errors.
+ * From round 2 on, part of the starts are states the previous round imagined (MBPO's model
+ * buffer), where the planner's samples also go. As the planner's terminal cost the value lets a
+ * short horizon see far. rows: logged (s, a, s') [n, nx + nu + nx].
  */
 export function fitImaginedValue(
   model: DynamicsModel,
@@ -64,6 +73,11 @@ export function fitImaginedValue(
   const total = new Float32Array(C);
   const terminal = new Float32Array(C);
   const starts = new Float32Array(opts.starts * nx);
+  // States imagined in the last refinement: per start one, from a random sample at a random step.
+  const imagined = new Float32Array(opts.starts * nx); // [starts, nx]
+  let imaginedCount = 0;
+  const recordStep = new Int32Array(startsPerChunk);
+  const recordSample = new Int32Array(startsPerChunk);
   const targets = new Float32Array(opts.starts);
   const features = new Float32Array(opts.starts * stateFeatureDim(model.angular));
   let value: ValueSnapshot | undefined;
@@ -71,10 +85,18 @@ export function fitImaginedValue(
 
   for (let round = 1; round <= opts.rounds; round++) {
     const predictor = value === undefined ? undefined : new ValuePredictor(value, C);
+    const fromImagined = imaginedCount === 0 ? 0 : Math.floor(opts.starts * opts.imaginedStarts);
+    const pool = imagined.slice(0, imaginedCount * nx);
     for (let i = 0; i < opts.starts; i++) {
-      const r = Math.floor(rng.uniform() * n);
-      starts.set(rows.subarray(r * rowSize, r * rowSize + nx), i * nx);
+      if (i < fromImagined) {
+        const r = Math.floor(rng.uniform() * imaginedCount);
+        starts.set(pool.subarray(r * nx, (r + 1) * nx), i * nx);
+      } else {
+        const r = Math.floor(rng.uniform() * n);
+        starts.set(rows.subarray(r * rowSize, r * rowSize + nx), i * nx);
+      }
     }
+    imaginedCount = 0;
     for (let s0 = 0; s0 < opts.starts; s0 += startsPerChunk) {
       const m = Math.min(startsPerChunk, opts.starts - s0);
       const count = m * N;
@@ -94,6 +116,12 @@ export function fitImaginedValue(
         let disc = 1;
         let state = cur;
         let out = next;
+        const last = it + 1 === opts.refinements;
+        if (last)
+          for (let i = 0; i < m; i++) {
+            recordStep[i] = Math.floor(rng.uniform() * opts.steps);
+            recordSample[i] = Math.floor(rng.uniform() * N);
+          }
         for (let t = 0; t < opts.steps; t++) {
           for (let k = 0; k < count; k++) {
             const i = Math.floor(k / N);
@@ -107,6 +135,13 @@ export function fitImaginedValue(
             }
           }
           model.step(state, act, out, count, dt);
+          if (last)
+            for (let i = 0; i < m; i++) {
+              if (recordStep[i] !== t) continue;
+              const k = i * N + recordSample[i]!;
+              const o = out.subarray(k * nx, (k + 1) * nx);
+              if (o.every(Number.isFinite)) imagined.set(o, imaginedCount++ * nx);
+            }
           stepCost.fill(0, 0, count);
           cost.addRunning(out, act, count, stepCost);
           for (let k = 0; k < count; k++) total[k]! += disc * stepCost[k]!;
@@ -115,10 +150,14 @@ export function fitImaginedValue(
           state = out;
           out = swap;
         }
-        if (predictor !== undefined) {
-          predictor.predict(state, count, terminal);
-          for (let k = 0; k < count; k++) total[k]! += disc * terminal[k]!;
+        // Beyond the rollout: the previous round's value, or in round 1 the task's own terminal
+        // cost, so round 1 is exactly what a horizon `steps` longer would see.
+        if (predictor !== undefined) predictor.predict(state, count, terminal);
+        else {
+          terminal.fill(0, 0, count);
+          cost.addTerminal(state, act, count, terminal);
         }
+        for (let k = 0; k < count; k++) total[k]! += disc * terminal[k]!;
         for (let i = 0; i < m; i++) {
           for (let j = 0; j < N; j++) {
             const v = total[i * N + j]!;

@@ -61,6 +61,7 @@ export const modelMetaSchema = z
         sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lower-case hex digits'),
         layer_widths: z.array(z.number().int().min(1)).min(2).describe('[features, ...hidden, 1]'),
         discount: z.number().gt(0).max(1),
+        members: z.number().int().min(1).default(1).describe('networks in the ensemble, stacked in each layer'),
       })
       .strict()
       .optional()

@@ -124,6 +124,7 @@ export class ModelStore {
                     sha256: createHash('sha256').update(valueBytes).digest('hex'),
                     layer_widths: valueLayerWidths(value),
                     discount: value.discount,
+                    members: value.members,
                   },
                 }
               : {}),
@@ -217,7 +218,8 @@ export class ModelStore {
     const metaPath = join(this.dir, versionName(version), META_FILE);
     if (widths[0] !== stateFeatureDim(spec.angular) || widths.at(-1) !== 1)
       throw new ModelFileError('MODEL_CORRUPT', metaPath, `value.layer_widths [${widths.join(', ')}] do not fit the model's ${stateFeatureDim(spec.angular)} state features and one output`);
-    const lengths = [widths[0]!, widths[0]!, 1, 1, ...widths.slice(1).flatMap((out, l) => [widths[l]! * out, out])];
+    const M = v.members;
+    const lengths = [widths[0]!, widths[0]!, 1, 1, ...widths.slice(1).flatMap((out, l) => [M * widths[l]! * out, M * out])];
     const expected = 4 * lengths.reduce((a, b) => a + b, 0);
     if (bytes.length !== expected || v.bytes !== expected) throw new ModelFileError('MODEL_CORRUPT', path, `${bytes.length} bytes where ${expected} were written (truncated or wrong shape)`);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -232,6 +234,7 @@ export class ModelStore {
       angular: spec.angular,
       hidden: widths.slice(1, -1),
       discount: v.discount,
+      members: M,
       input: { mean, std },
       target: { mean: tMean, std: tStd },
       layers,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -226,4 +226,26 @@ test('too few clean transitions is a clear error, not a bad model', async () => 
     trainCommand({ inputs: [small], config: writeConfig('small.yaml'), modelDir: join(tmp, 'unused-3'), json: true }, () => {}),
     (e: unknown) => e instanceof MpcdError && e.code === 'TRAIN_DATA' && /only 100 clean transitions/.test(e.message),
   );
+});
+
+test('--value-only keeps the preferred version residual and adds a terminal value; with nothing stored it says what to run first', async () => {
+  const config = writeConfig('value-only.yaml');
+  appendFileSync(config, '  value: { enabled: true, starts: 64, sequences: 8, steps: 5, refinements: 2, members: 2, max_epochs: 5 }\n');
+  const dir = join(tmp, 'value-only-store');
+  await assert.rejects(
+    trainCommand({ inputs: [logDir], config, modelDir: dir, json: true, valueOnly: true }, () => {}),
+    (e: unknown) => e instanceof MpcdError && e.code === 'TRAIN_DATA' && /run mpcd train without --value-only first/.test(e.message),
+  );
+  const first = (await capture((w) => trainCommand({ inputs: [logDir], config, modelDir: dir, json: true }, w))).last as TrainSummary;
+  assert.equal(first.accepted, true);
+  const r = await capture((w) => trainCommand({ inputs: [logDir], config, modelDir: dir, json: true, valueOnly: true }, w));
+  const s = r.last as { version: number; residual_of: number; transitions: number; value_members: number };
+  assert.equal(s.version, 2);
+  assert.equal(s.residual_of, 1);
+  assert.equal(s.transitions, first.transitions, 'every logged state is a start candidate, none held out');
+  const store = new ModelStore(dir);
+  const preferred = store.loadPreferred(undefined, { info() {}, warn() {} });
+  assert.equal(preferred?.version, 2, 'the daemon starts from the version with the value');
+  assert.deepEqual(preferred.snapshot, store.load(1).snapshot, 'the residual is v1 bit for bit');
+  assert.equal(preferred.value?.members, 2);
 });

@@ -40,12 +40,13 @@ const opts = (rounds: number): ImaginedValueOptions => ({
   steps: 5,
   rounds,
   refinements: 2,
+  imaginedStarts: 0.5,
   discount: 0.95,
   noiseStd: Float32Array.from([1]),
   smoothing: 0.5,
   low: Float32Array.from([-1]),
   high: Float32Array.from([1]),
-  fit: { hidden: [16], maxEpochs: 40, batchSize: 32, learningRate: 1e-2, patience: 10, validationFraction: 0.15, seed: 0 },
+  fit: { hidden: [16], members: 1, maxEpochs: 40, batchSize: 32, learningRate: 1e-2, patience: 10, validationFraction: 0.15, seed: 0 },
 });
 
 test('fitted value iteration on a double integrator: V grows with the distance from the goal, and later rounds look further', () => {
@@ -91,4 +92,18 @@ test('one round is the best discounted 5-step cost: ~0 at the goal, and at x = 2
   const still = discounted(() => 2);
   assert.ok(goal >= 0 && goal < 0.05, `goal target ${goal}`);
   assert.ok(far >= braking * (1 - 1e-5) && far < still, `x = 2 target ${far}: full braking costs ${braking}, standing still ${still}`);
+});
+
+test("round 1 backs up the task's terminal cost: from a state at rest, its target is the 5-step cost plus discount^5 times the terminal cost where the rollout ends", () => {
+  // The same x^2 running cost, plus 10 x^2 at the end of the imagined rollout.
+  const withTerminal = new TaskCost([new QuadraticTracking('x2', 2, [{ index: 0, target: 0, weight: 1, angular: false }], 1, 10)]);
+  const rows = new Float32Array(5 * 4);
+  for (let i = 0; i < 4; i++) rows.set([2, 0, 0, 2, 0], 5 * i);
+  const target = (c: TaskCost) => fitImaginedValue(doubleIntegrator(256), c, rows, 4, DT, { ...opts(1), starts: 16 }, 3).rounds[0]!.mean_target;
+  const plain = target(cost);
+  const terminal = target(withTerminal);
+  // Full braking from x = 2 (the optimum of both: every x_t is smallest under u = -1) ends at
+  // x_5 = 2 - 0.5 (5 DT)^2 = 1.875, so the terminal adds 0.95^5 * 10 * 1.875^2 ~ 27.2.
+  const added = 0.95 ** 5 * 10 * 1.875 ** 2;
+  assert.ok(Math.abs(terminal - plain - added) < 0.05 * added, `with terminal ${terminal}, without ${plain}: added ${terminal - plain}, expected ~${added}`);
 });

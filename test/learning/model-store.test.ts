@@ -267,7 +267,7 @@ test('resolveModelDir: --model-dir, else learning.model_dir, else models; relati
 
 test('a version saved with a terminal value loads it back bit-identical; one without has none', () => {
   const store = new ModelStore(freshDir());
-  const value = testValueSnapshot(3, [7, 5]);
+  const value = testValueSnapshot(3, [7, 5], undefined, undefined, 3);
   const saved = store.save(randomSnapshot(cartpole, 1), info(true), value);
   store.save(randomSnapshot(cartpole, 2), info(true));
   const { meta, value: loaded } = store.load(1, cartpole);
@@ -276,6 +276,7 @@ test('a version saved with a terminal value loads it back bit-identical; one wit
   assert.deepEqual(bytes(valueArrays(loaded!)), bytes(valueArrays(value)), 'bit-exact');
   assert.deepEqual(readFileSync(join(saved.dir, 'value.bin')), bytes(valueArrays(value)), 'valueArrays order (little-endian host)');
   assert.deepEqual(meta.value?.layer_widths, [5, 7, 5, 1]);
+  assert.equal(meta.value?.members, 3);
   assert.equal(meta.value?.discount, value.discount);
   assert.equal(store.load(2).value, undefined);
   assert.equal(store.load(2).meta.value, undefined);

@@ -141,7 +141,7 @@ function ensemble(config: Config, seed: number): EnsembleSnapshot {
 }
 
 function cartpoleValue(seed: number): ValueSnapshot {
-  return testValueSnapshot(seed, [16, 8]);
+  return testValueSnapshot(seed, [16, 8], undefined, undefined, 2);
 }
 
 /** Moderate random sequences [H, MAX_SAMPLES, nu]: N(0, 0.6) clamped to the bounds. */

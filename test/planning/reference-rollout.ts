@@ -114,7 +114,7 @@ interface Layer64 {
 
 /** Each member's layers in float64, converted once per snapshot (the slow part is the arithmetic, not this). */
 const memberLayerCache = new WeakMap<EnsembleSnapshot, Layer64[][]>();
-const valueLayerCache = new WeakMap<ValueSnapshot, Layer64[]>();
+const valueLayerCache = new WeakMap<ValueSnapshot, Layer64[][]>();
 
 function membersOf(s: EnsembleSnapshot): Layer64[][] {
   let members = memberLayerCache.get(s);
@@ -132,10 +132,17 @@ function membersOf(s: EnsembleSnapshot): Layer64[][] {
   return members;
 }
 
-function valueLayersOf(v: ValueSnapshot): Layer64[] {
+function valueLayersOf(v: ValueSnapshot): Layer64[][] {
   let layers = valueLayerCache.get(v);
   if (layers === undefined) {
-    layers = v.layers.map((layer) => ({ inn: layer.weights.length / layer.bias.length, out: layer.bias.length, W: Float64Array.from(layer.weights), b: Float64Array.from(layer.bias) }));
+    // Stacked like the residual: weights [members, in, out], bias [members, out].
+    layers = Array.from({ length: v.members }, (_, m) =>
+      v.layers.map((layer) => {
+        const out = layer.bias.length / v.members;
+        const inn = layer.weights.length / v.members / out;
+        return { inn, out, W: Float64Array.from(layer.weights.subarray(m * inn * out, (m + 1) * inn * out)), b: Float64Array.from(layer.bias.subarray(m * out, (m + 1) * out)) };
+      }),
+    );
     valueLayerCache.set(v, layers);
   }
   return layers;
@@ -192,9 +199,11 @@ function disagreementOf(snap: EnsembleSnapshot, s: readonly number[], a: readonl
   return total;
 }
 
-/** V(s) in cost units. */
+/** V(s) in cost units: the mean of the members. */
 function valueOf(v: ValueSnapshot, s: readonly number[]): number {
-  const z = forward(valueLayersOf(v), normalized(stateFeatures(v.angular, s), v.input))[0]!;
+  const x = normalized(stateFeatures(v.angular, s), v.input);
+  const members = valueLayersOf(v);
+  const z = members.reduce((acc, layers) => acc + forward(layers, x)[0]!, 0) / members.length;
   return z * v.target.std[0]! + v.target.mean[0]!;
 }
 

@@ -4,7 +4,8 @@ import { stateFeatureDim } from '../state-features.js';
 /**
  * A learned terminal value V(s): the discounted cost-to-go from state s, as plain data (crosses
  * threads and files like EnsembleSnapshot). Features of s: sin and cos for angular states, the
- * value otherwise. One MLP: hidden layers with ReLU, then one linear output.
+ * value otherwise. An ensemble of MLPs (hidden layers with ReLU, then one linear output) whose
+ * mean is V: the members' errors partly cancel, so a planner that seeks low V is misled less.
  */
 export interface ValueSnapshot {
   readonly stateNames: readonly string[];
@@ -12,9 +13,11 @@ export interface ValueSnapshot {
   readonly hidden: readonly number[];
   /** Per-step discount the value was fitted with. */
   readonly discount: number;
+  /** Networks in the ensemble; V is the mean of their (denormalized) outputs. */
+  readonly members: number;
   readonly input: Normalizer; // [featureDim]
   readonly target: Normalizer; // [1]
-  readonly layers: readonly EnsembleLayer[]; // one member: weights [in, out], bias [out]
+  readonly layers: readonly EnsembleLayer[]; // stacked: weights [members, in, out], bias [members, out]
 }
 
 /** Layer widths from input to output: [featureDim, ...hidden, 1]. */

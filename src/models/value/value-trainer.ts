@@ -6,6 +6,8 @@ import { valueLayerWidths, type ValueSnapshot } from './value-snapshot.js';
 
 export interface ValueFitOptions {
   readonly hidden: readonly number[];
+  /** Networks fitted to the same targets from their own initial weights and batch orders; V is their mean. */
+  readonly members: number;
   readonly maxEpochs: number;
   readonly batchSize: number;
   readonly learningRate: number;
@@ -15,7 +17,7 @@ export interface ValueFitOptions {
 }
 
 /**
- * Least-squares fit of V(features) to targets with an MLP (Adam, early stopping on held-out
+ * Least-squares fit of an ensemble of MLPs V(features) to targets with an MLP (Adam, early stopping on held-out
  * rows). `warm` starts from a previous fit of the same shape, which fitted value iteration
  * does at every round. features [rows, featureDim] raw, targets [rows].
  */
@@ -31,9 +33,9 @@ export function fitValue(
   const d = stateFeatureDim(base.angular);
   const widths = valueLayerWidths({ angular: base.angular, hidden: opts.hidden });
   const input = fitNormalizer(features, rows, d);
-  const target = fitNormalizer(targets, rows, 1);
-  const X = Float32Array.from(features.subarray(0, rows * d));
   const Y = Float32Array.from(targets.subarray(0, rows));
+  const target = fitNormalizer(Y, rows, 1);
+  const X = Float32Array.from(features.subarray(0, rows * d));
   normalizeRows(input, X, rows);
   normalizeRows(target, Y, rows);
   const order = Int32Array.from({ length: rows }, (_, i) => i);
@@ -54,14 +56,74 @@ export function fitValue(
 
   // Warm start only when the shape matches; its weights were fitted on other normalizers, which
   // is fine for a starting point.
-  const reuse = warm !== undefined && warm.layers.length === widths.length - 1 && warm.hidden.every((h, i) => h === opts.hidden[i]);
+  const reuse = warm !== undefined && warm.members === opts.members && warm.layers.length === widths.length - 1 && warm.hidden.every((h, i) => h === opts.hidden[i]);
+  const M = opts.members;
+  // Stacked like EnsembleSnapshot: weights [members, in, out], bias [members, out].
+  const stacked = widths.slice(1).map((out, l) => ({ weights: new Float32Array(M * widths[l]! * out), bias: new Float32Array(M * out) }));
+  let mseSum = 0;
+  let epochsMax = 0;
+  for (let m = 0; m < M; m++) {
+    const fitted = fitMember(
+      widths,
+      (l) => (reuse ? memberLayer(warm, l, m) : undefined),
+      X,
+      Y,
+      d,
+      trainIdx,
+      xVal,
+      yVal,
+      opts,
+      rng,
+    );
+    fitted.layers.forEach((layer, l) => {
+      stacked[l]!.weights.set(layer.weights, m * layer.weights.length);
+      stacked[l]!.bias.set(layer.bias, m * layer.bias.length);
+    });
+    mseSum += fitted.validationMse;
+    epochsMax = Math.max(epochsMax, fitted.epochs);
+  }
+  return {
+    snapshot: { stateNames: base.stateNames, angular: base.angular, hidden: [...opts.hidden], discount: base.discount, members: M, input, target, layers: stacked },
+    validationMse: mseSum / M,
+    epochs: epochsMax,
+  };
+}
+
+/** Member m's layer l of a stacked value snapshot. */
+function memberLayer(v: ValueSnapshot, l: number, m: number): EnsembleLayer {
+  const layer = v.layers[l]!;
+  const out = layer.bias.length / v.members;
+  const size = layer.weights.length / v.members;
+  return { weights: layer.weights.slice(m * size, (m + 1) * size), bias: layer.bias.slice(m * out, (m + 1) * out) };
+}
+
+/**
+ * One member: Adam on the mean squared error over mini-batches of trainIdx's rows, early stopped
+ * on the validation rows. X [rows, d] and Y [rows] normalized. start(l): layer l's starting
+ * weights, or undefined for a fresh Glorot draw.
+ */
+function fitMember(
+  widths: readonly number[],
+  start: (l: number) => EnsembleLayer | undefined,
+  X: Float32Array,
+  Y: Float32Array,
+  d: number,
+  trainIdx: Int32Array,
+  xVal: Float32Array,
+  yVal: Float32Array,
+  opts: ValueFitOptions,
+  rng: Rng,
+): { layers: EnsembleLayer[]; validationMse: number; epochs: number } {
+  const nTrain = trainIdx.length;
+  const nVal = yVal.length;
   const vars = widths.slice(1).map((out, l) => {
     const inn = widths[l]!;
+    const given = start(l);
     let w: Float32Array;
     let b: Float32Array;
-    if (reuse) {
-      w = Float32Array.from(warm.layers[l]!.weights);
-      b = Float32Array.from(warm.layers[l]!.bias);
+    if (given !== undefined) {
+      w = Float32Array.from(given.weights);
+      b = Float32Array.from(given.bias);
     } else {
       w = new Float32Array(inn * out);
       rng.fillNormal(w);
@@ -118,10 +180,6 @@ export function fitValue(
   }
   optimizer.dispose();
   // Non-finite targets or a diverged fit: no epoch ever validated, so there is nothing to return.
-  if (bestLayers.length === 0) throw new RangeError(`value fit never reached a finite validation error over ${rows} rows (non-finite targets or divergence)`);
-  return {
-    snapshot: { stateNames: base.stateNames, angular: base.angular, hidden: [...opts.hidden], discount: base.discount, input, target, layers: bestLayers },
-    validationMse: best,
-    epochs: Math.min(epoch, opts.maxEpochs),
-  };
+  if (bestLayers.length === 0) throw new RangeError(`value fit never reached a finite validation error over ${trainIdx.length + nVal} rows (non-finite targets or divergence)`);
+  return { layers: bestLayers, validationMse: best, epochs: Math.min(epoch, opts.maxEpochs) };
 }

@@ -15,7 +15,13 @@ export const cartpoleAngular = [false, true, false, false] as const;
  * Random weights and biases with non-identity input and target normalizers, so that a predictor
  * that skipped either normalizer (or applied one twice) is far off.
  */
-export function testValueSnapshot(seed: number, hidden: readonly number[] = [8, 6], stateNames: readonly string[] = cartpoleStates, angular: readonly boolean[] = cartpoleAngular): ValueSnapshot {
+export function testValueSnapshot(
+  seed: number,
+  hidden: readonly number[] = [8, 6],
+  stateNames: readonly string[] = cartpoleStates,
+  angular: readonly boolean[] = cartpoleAngular,
+  members = 1,
+): ValueSnapshot {
   const rng = new Rng(seed);
   const d = stateFeatureDim(angular);
   const widths = valueLayerWidths({ angular, hidden });
@@ -29,14 +35,21 @@ export function testValueSnapshot(seed: number, hidden: readonly number[] = [8, 
     angular,
     hidden: [...hidden],
     discount: 0.97,
+    members,
     input: { mean: Float32Array.from({ length: d }, (_, i) => 0.3 * i - 0.4), std: Float32Array.from({ length: d }, (_, i) => 0.4 + 0.35 * i) },
     target: { mean: Float32Array.from([4.25]), std: Float32Array.from([7.5]) },
-    layers: widths.slice(1).map((out, l) => ({ weights: normals(widths[l]! * out, Math.sqrt(2 / widths[l]!)), bias: normals(out, 0.3) })),
+    layers: widths.slice(1).map((out, l) => ({ weights: normals(members * widths[l]! * out, Math.sqrt(2 / widths[l]!)), bias: normals(members * out, 0.3) })),
   };
 }
 
-/** V(state) in float64, the slow obvious way. */
+/** V(state) in float64, the slow obvious way: each member's network on its own, then their mean. */
 export function referenceValue(v: ValueSnapshot, state: ArrayLike<number>): number {
+  let sum = 0;
+  for (let m = 0; m < v.members; m++) sum += referenceMember(v, m, state);
+  return sum / v.members;
+}
+
+function referenceMember(v: ValueSnapshot, m: number, state: ArrayLike<number>): number {
   const f: number[] = [];
   v.angular.forEach((ang, i) => {
     if (ang) f.push(Math.sin(state[i]!), Math.cos(state[i]!));
@@ -44,12 +57,13 @@ export function referenceValue(v: ValueSnapshot, state: ArrayLike<number>): numb
   });
   let h = f.map((x, i) => (x - v.input.mean[i]!) / v.input.std[i]!);
   v.layers.forEach((layer, l) => {
-    const out = layer.bias.length;
-    const inn = layer.weights.length / out;
+    // Stacked: weights [members, in, out], bias [members, out].
+    const out = layer.bias.length / v.members;
+    const inn = layer.weights.length / v.members / out;
     const next: number[] = [];
     for (let j = 0; j < out; j++) {
-      let acc = layer.bias[j]!;
-      for (let i = 0; i < inn; i++) acc += h[i]! * layer.weights[i * out + j]!;
+      let acc = layer.bias[m * out + j]!;
+      for (let i = 0; i < inn; i++) acc += h[i]! * layer.weights[m * inn * out + i * out + j]!;
       next.push(l < v.layers.length - 1 ? Math.max(0, acc) : acc);
     }
     h = next;

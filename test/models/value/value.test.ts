@@ -5,6 +5,7 @@ import { Rng } from '../../../src/core/rng.js';
 import { selectTfBackend } from '../../../src/models/residual/tf-backend.js';
 import { writeStateFeatures } from '../../../src/models/state-features.js';
 import { ValuePredictor } from '../../../src/models/value/value-predictor.js';
+import type { ValueSnapshot } from '../../../src/models/value/value-snapshot.js';
 import { fitValue, type ValueFitOptions } from '../../../src/models/value/value-trainer.js';
 import { assertClose } from '../residual/reference-mlp.js';
 import { referenceValue, testValueSnapshot } from './value-fixtures.js';
@@ -27,9 +28,9 @@ function predictAll(p: ValuePredictor, states: Float32Array, count: number): Flo
   return out;
 }
 
-for (const hidden of [[8, 6], [5], []] as const) {
-  test(`predict equals the float64 reference forward (sin/cos features, both normalizers, ReLU MLP), hidden [${hidden.join(', ')}]`, () => {
-    const v = testValueSnapshot(11 + hidden.length, hidden);
+for (const [hidden, members] of [[[8, 6], 1], [[5], 1], [[], 1], [[8, 6], 3]] as const) {
+  test(`predict equals the float64 reference forward (sin/cos features, both normalizers, ReLU MLP, mean of members), hidden [${hidden.join(', ')}], ${members} member(s)`, () => {
+    const v = testValueSnapshot(11 + hidden.length + members, hidden, undefined, undefined, members);
     const p = new ValuePredictor(v, 16);
     try {
       for (const count of [16, 9, 1]) {
@@ -76,7 +77,7 @@ function valueSamples(rows: number, seed: number): { states: Float32Array; featu
   return { states, features, targets };
 }
 
-const fitOpts: ValueFitOptions = { hidden: [32, 32], maxEpochs: 40, batchSize: 64, learningRate: 5e-3, patience: 10, validationFraction: 0.1, seed: 7 };
+const fitOpts: ValueFitOptions = { hidden: [32, 32], members: 1, maxEpochs: 40, batchSize: 64, learningRate: 5e-3, patience: 10, validationFraction: 0.1, seed: 7 };
 
 test('fitValue learns V = 3 x^2 + 10 (1 - cos theta) from 3000 samples and reproduces it on fresh states', () => {
   const { features, targets } = valueSamples(3000, 1);
@@ -119,4 +120,40 @@ test('fitValue is deterministic for a seed: same seed, identical weights; anothe
   assert.deepEqual(b.snapshot, a.snapshot);
   assert.equal(b.validationMse, a.validationMse);
   assert.notDeepEqual(c.snapshot.layers, a.snapshot.layers);
+});
+
+test('fitValue with 3 members: each starts from its own weights, V is their mean, and the mean fits', () => {
+  const { features, targets } = valueSamples(1500, 4);
+  const fit = fitValue(base2, features, targets, 1500, { ...fitOpts, members: 3, maxEpochs: 25 });
+  const v = fit.snapshot;
+  assert.equal(v.members, 3);
+  const first = v.layers[0]!;
+  const size = first.weights.length / 3;
+  assert.equal(size, 3 * 32, 'first layer stacked [members, features, 32]');
+  assert.notDeepEqual(first.weights.subarray(0, size), first.weights.subarray(size, 2 * size));
+  // The ensemble's V is the mean of the members' own values.
+  const member = (m: number): ValueSnapshot => ({
+    ...v,
+    members: 1,
+    layers: v.layers.map((l) => {
+      const out = l.bias.length / 3;
+      const w = l.weights.length / 3;
+      return { weights: l.weights.slice(m * w, (m + 1) * w), bias: l.bias.slice(m * out, (m + 1) * out) };
+    }),
+  });
+  const fresh = valueSamples(200, 5);
+  const predict = (s: ValueSnapshot) => {
+    const p = new ValuePredictor(s, 200);
+    try {
+      return predictAll(p, fresh.states, 200);
+    } finally {
+      p.dispose();
+    }
+  };
+  const mean = predict(v);
+  const parts = [0, 1, 2].map((m) => predict(member(m)));
+  assertClose(mean, Array.from(mean, (_, k) => (parts[0]![k]! + parts[1]![k]! + parts[2]![k]!) / 3), 1e-3, 'mean of members');
+  let sq = 0;
+  for (let k = 0; k < 200; k++) sq += (mean[k]! - fresh.targets[k]!) ** 2;
+  assert.ok(Math.sqrt(sq / 200) < 0.02 * 23, `rms error ${Math.sqrt(sq / 200)} of a V spanning 0..23`);
 });
