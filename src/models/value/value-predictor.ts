@@ -2,7 +2,7 @@ import { foldInputNormalizer } from '../residual/ensemble-snapshot.js';
 import type { MlpKernel, MlpNetwork } from '../residual/mlp-kernel.js';
 import { plannerKernel } from '../residual/planner-kernel.js';
 import { stateFeatureDim, writeStateFeatures } from '../state-features.js';
-import type { ValueSnapshot } from './value-snapshot.js';
+import { valueMemberLayer, type ValueSnapshot } from './value-snapshot.js';
 
 /**
  * V(s) for a batch of states, in cost units: the mean of the members' networks (the planner's
@@ -25,11 +25,8 @@ export class ValuePredictor {
     // Member m's layers, with the input normalizer folded into the first and the target's, over
     // M, into the last: the members' outputs then sum to their mean.
     this.nets = Array.from({ length: M }, (_, m) => {
-      const layers = snapshot.layers.map((layer, l) => {
-        const out = layer.bias.length / M;
-        const size = layer.weights.length / M;
-        let W: Float32Array = layer.weights.slice(m * size, (m + 1) * size); // [in, out]
-        let b: Float32Array = layer.bias.slice(m * out, (m + 1) * out);
+      const layers = snapshot.layers.map((_, l) => {
+        let { weights: W, bias: b } = valueMemberLayer(snapshot, l, m); // W [in, out], b [out]
         if (l === 0) ({ W, b } = foldInputNormalizer(snapshot.input, W, b));
         if (l === last) {
           const sc = snapshot.target.std[0]! / M;

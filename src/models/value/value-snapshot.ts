@@ -25,6 +25,14 @@ export function valueLayerWidths(v: Pick<ValueSnapshot, 'angular' | 'hidden'>): 
   return [stateFeatureDim(v.angular), ...v.hidden, 1];
 }
 
+/** Member m's layer l, sliced out of the stacked layout. */
+export function valueMemberLayer(v: ValueSnapshot, l: number, m: number): EnsembleLayer {
+  const layer = v.layers[l]!;
+  const out = layer.bias.length / v.members;
+  const size = layer.weights.length / v.members;
+  return { weights: layer.weights.slice(m * size, (m + 1) * size), bias: layer.bias.slice(m * out, (m + 1) * out) };
+}
+
 /** Every Float32Array of a value snapshot in one fixed order: the value file's byte layout. */
 export function valueArrays(v: ValueSnapshot): Float32Array[] {
   return [v.input.mean, v.input.std, v.target.mean, v.target.std, ...v.layers.flatMap((l) => [l.weights, l.bias])];

@@ -2,7 +2,7 @@ import { Rng } from '../../core/rng.js';
 import { fitNormalizer, normalizeRows, type EnsembleLayer } from '../residual/ensemble-snapshot.js';
 import { tf } from '../residual/tf-backend.js';
 import { stateFeatureDim } from '../state-features.js';
-import { valueLayerWidths, type ValueSnapshot } from './value-snapshot.js';
+import { valueLayerWidths, valueMemberLayer, type ValueSnapshot } from './value-snapshot.js';
 
 export interface ValueFitOptions {
   readonly hidden: readonly number[];
@@ -65,7 +65,7 @@ export function fitValue(
   for (let m = 0; m < M; m++) {
     const fitted = fitMember(
       widths,
-      (l) => (reuse ? memberLayer(warm, l, m) : undefined),
+      (l) => (reuse ? valueMemberLayer(warm, l, m) : undefined),
       X,
       Y,
       d,
@@ -87,14 +87,6 @@ export function fitValue(
     validationMse: mseSum / M,
     epochs: epochsMax,
   };
-}
-
-/** Member m's layer l of a stacked value snapshot. */
-function memberLayer(v: ValueSnapshot, l: number, m: number): EnsembleLayer {
-  const layer = v.layers[l]!;
-  const out = layer.bias.length / v.members;
-  const size = layer.weights.length / v.members;
-  return { weights: layer.weights.slice(m * size, (m + 1) * size), bias: layer.bias.slice(m * out, (m + 1) * out) };
 }
 
 /**

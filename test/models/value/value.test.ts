@@ -5,7 +5,7 @@ import { Rng } from '../../../src/core/rng.js';
 import { selectTfBackend } from '../../../src/models/residual/tf-backend.js';
 import { writeStateFeatures } from '../../../src/models/state-features.js';
 import { ValuePredictor } from '../../../src/models/value/value-predictor.js';
-import type { ValueSnapshot } from '../../../src/models/value/value-snapshot.js';
+import { valueMemberLayer, type ValueSnapshot } from '../../../src/models/value/value-snapshot.js';
 import { fitValue, type ValueFitOptions } from '../../../src/models/value/value-trainer.js';
 import { assertClose } from '../residual/reference-mlp.js';
 import { referenceValue, testValueSnapshot } from './value-fixtures.js';
@@ -135,11 +135,7 @@ test('fitValue with 3 members: each starts from its own weights, V is their mean
   const member = (m: number): ValueSnapshot => ({
     ...v,
     members: 1,
-    layers: v.layers.map((l) => {
-      const out = l.bias.length / 3;
-      const w = l.weights.length / 3;
-      return { weights: l.weights.slice(m * w, (m + 1) * w), bias: l.bias.slice(m * out, (m + 1) * out) };
-    }),
+    layers: v.layers.map((_, l) => valueMemberLayer(v, l, m)),
   });
   const fresh = valueSamples(200, 5);
   const predict = (s: ValueSnapshot) => {
