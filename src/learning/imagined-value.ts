@@ -86,17 +86,16 @@ export function fitImaginedValue(
   for (let round = 1; round <= opts.rounds; round++) {
     const predictor = value === undefined ? undefined : new ValuePredictor(value, C);
     const fromImagined = imaginedCount === 0 ? 0 : Math.floor(opts.starts * opts.imaginedStarts);
-    const pool = imagined.slice(0, imaginedCount * nx);
     for (let i = 0; i < opts.starts; i++) {
       if (i < fromImagined) {
         const r = Math.floor(rng.uniform() * imaginedCount);
-        starts.set(pool.subarray(r * nx, (r + 1) * nx), i * nx);
+        starts.set(imagined.subarray(r * nx, (r + 1) * nx), i * nx);
       } else {
         const r = Math.floor(rng.uniform() * n);
         starts.set(rows.subarray(r * rowSize, r * rowSize + nx), i * nx);
       }
     }
-    imaginedCount = 0;
+    imaginedCount = 0; // the starts hold their copies: this round's imagined states may overwrite
     for (let s0 = 0; s0 < opts.starts; s0 += startsPerChunk) {
       const m = Math.min(startsPerChunk, opts.starts - s0);
       const count = m * N;

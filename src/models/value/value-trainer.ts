@@ -17,9 +17,10 @@ export interface ValueFitOptions {
 }
 
 /**
- * Least-squares fit of an ensemble of MLPs V(features) to targets with an MLP (Adam, early stopping on held-out
- * rows). `warm` starts from a previous fit of the same shape, which fitted value iteration
- * does at every round. features [rows, featureDim] raw, targets [rows].
+ * Least-squares fit of an ensemble of MLPs V(features) to targets (Adam, early stopping on
+ * held-out rows), each member from its own initial weights and batch order. `warm` starts from
+ * a previous fit of the same shape, which fitted value iteration does at every round.
+ * features [rows, featureDim] raw, targets [rows].
  */
 export function fitValue(
   base: Pick<ValueSnapshot, 'stateNames' | 'angular' | 'discount'>,
