@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stampLimitsFields } from './stamp-limits-schema.js';
 
 /**
  * `plant.kind: mqtt` — the robot is reached through an MQTT broker (hardware/mqtt-contract.md).
@@ -50,6 +51,7 @@ export const mqttPlantSchema = z
       .default({}),
     channels: z.array(mqttChannelSchema).min(1),
     codec: z.enum(['json', 'cbor']).default('json'),
+    ...stampLimitsFields,
     command_ttl: seconds.optional().describe('s a command may still be applied after its stamp; default 2 control periods'),
     keepalive: z.number().int().min(1).max(3600).default(5).describe('s; the broker fires the last will after 1.5x this with no traffic'),
     connect_timeout: seconds.default(10).describe('s to wait for the first connection at start-up'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stampLimitsFields } from './stamp-limits-schema.js';
 import { MAX_VALUES } from '../io/serial/messages.js';
 
 /**
@@ -43,6 +44,7 @@ export const serialPlantSchema = z
       .refine((cs) => new Set(cs.map((c) => c.id)).size === cs.length, 'channel ids must be unique')
       .refine((cs) => new Set(cs.map((c) => c.name)).size === cs.length, 'channel names must be unique'),
     actions: z.array(z.string().min(1)).min(1).max(MAX_VALUES).describe('action names in the order COMMAND carries them'),
+    ...stampLimitsFields,
     command_ttl: z.number().positive().max(60).optional().describe('seconds a command stays valid on the robot; default 2 control periods'),
     silence_timeout: z
       .number()

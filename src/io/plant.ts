@@ -2,7 +2,9 @@ import type { Observable } from 'rxjs';
 
 /**
  * One timestamped reading of a sensor channel. `values` fill the state slots that the channel
- * is mapped to, in order. `stamp` is the plant's own time of the reading, in seconds.
+ * is mapped to, in order. `stamp` is the time of the reading in seconds: the simulator's own
+ * time, or for a robot over a wire its stamp mapped into the daemon's clock by the link's stamp
+ * policy (src/io/stamp-policy.ts), rising within a channel across clock steps and reboots.
  */
 export interface Observation {
   readonly channel: string;
@@ -12,13 +14,20 @@ export interface Observation {
 
 /**
  * What happens on a link besides observations: the safety layer and the telemetry listen.
- * `frame_dropped` is one malformed, stale or out-of-order message that was counted and dropped.
+ * `frame_dropped` is one malformed or out-of-order message that was counted and dropped;
+ * `reading_dropped` a well-formed reading whose stamp the link did not trust
+ * (src/io/stamp-policy.ts). `clock_step`: a channel's robot clock moved for good by `jump` s and
+ * its stamps were re-based after `dropped` readings. `robot_restart`: the robot began a new
+ * session (it rebooted); it comes up disarmed and needs a fresh arm.
  */
 export type PlantEvent =
   | { readonly kind: 'link_up'; readonly detail: string }
   | { readonly kind: 'link_down'; readonly detail: string }
   | { readonly kind: 'estop'; readonly source: string }
-  | { readonly kind: 'frame_dropped'; readonly reason: string };
+  | { readonly kind: 'frame_dropped'; readonly reason: string }
+  | { readonly kind: 'reading_dropped'; readonly channel: string; readonly reason: 'stamp_in_future' | 'not_newer' }
+  | { readonly kind: 'clock_step'; readonly channel: string; readonly jump: number; readonly dropped: number }
+  | { readonly kind: 'robot_restart'; readonly detail: string };
 
 /** The safety state the daemon tells the robot; a robot holds its safe action unless `armed`. */
 export type ArmCommand = 'arm' | 'disarm' | 'estop';

@@ -78,6 +78,8 @@ export interface ControlLoopOptions {
   safety?: SafetySupervisor;
   /** Scheduler time of tick 0 (default: at subscription), to tick in phase with a plant's samples. */
   firstTickAt?: number;
+  /** Counts readings a newer one replaced before any tick read them (LinkStats.readings). */
+  readings?: { superseded: number };
 }
 
 /** The planning stage's result when it ran past its deadline (it is cut off there). */
@@ -104,7 +106,7 @@ export function controlLoop(opts: ControlLoopOptions): Observable<ControlStep> {
       subscriber.error(new MpcdError('SAFETY_ACTION_DIM', `the safe action has ${safety.actionDim} values but the action filter ${nu}; build both from the same action names`));
       return undefined;
     }
-    const assembler = new StateAssembler(opts.stateDim, plant.channels);
+    const assembler = new StateAssembler(opts.stateDim, plant.channels, opts.readings);
     const session = safety.attach(scheduler);
     const obsSub = plant.observations$.subscribe((o) => {
       if (assembler.accept(o)) safety.onReading(o.channel);
@@ -126,6 +128,7 @@ export function controlLoop(opts: ControlLoopOptions): Observable<ControlStep> {
         (tick: Tick) => {
           const stale = safety.beginTick(tick.index, true);
           const state = Float32Array.from(assembler.state);
+          assembler.markRead();
           const stateStamp = assembler.oldestStamp;
           const elapsed = lastServed < 0 ? 1 : tick.index - lastServed;
           const dropped = droppedSince;

@@ -23,7 +23,6 @@ import { createLogger } from '../telemetry/logger.js';
 import { MonotonicScheduler, virtualScheduler } from './clock.js';
 import { controlLoop, plannerStage, type ControlStep } from './control-loop.js';
 import { sampleInitialState } from './initial-state.js';
-import { FreshReadings } from './fresh-readings.js';
 import { LinkStats } from './link-stats.js';
 import { openPlant, type PlantOverrides } from './open-plant.js';
 import { TransitionRecorder } from './transition-recorder.js';
@@ -82,9 +81,7 @@ export class SimSession {
   private transitions = 0;
   /** The plant's kind and where it is, for the start-up log line. */
   plantInfo: Record<string, unknown> = {};
-  /** What the control loop reads: the plant, or for a wire plant only its readings that advance (FreshReadings). */
-  private loopPlant!: PlantPort;
-  private wireT0: number | undefined; // robot stamp of the run's first reading (wire plants), s
+  private wireT0: number | undefined; // stamp (daemon clock) of the run's first reading (wire plants), s
   private readonly success: { test(s: ArrayLike<number>, a: ArrayLike<number>): boolean };
   private readonly initRng: Rng;
   private readonly periodMs: number;
@@ -137,8 +134,8 @@ export class SimSession {
       throw err;
     });
     const realtime = sim === undefined || opts.realtime === true;
-    const fresh = sim === undefined ? new FreshReadings(plant) : undefined;
-    const link = fresh !== undefined ? new LinkStats(plant, () => fresh.repeated) : undefined;
+    // A wire plant judges its readings' stamps itself (src/io/stamp-policy.ts); here they are counted.
+    const link = sim === undefined ? new LinkStats(plant) : undefined;
     const filter = new ActionFilter(
       actionBounds(c, model.actionNames),
       perAction(c.safety.safe_action, model.actionNames, 0),
@@ -157,7 +154,6 @@ export class SimSession {
     const safety = SafetySupervisor.fromConfig(c, plant, model.actionNames, logger);
     warmUp(planner, sampleInitialState(c.scenario.initial_state, model.stateNames, rng.fork()));
     const session = new SimSession(loaded, plant, sim, planner, cost, filter, model, log, realtime, rng.fork(), safety, learning, link);
-    session.loopPlant = fresh?.port ?? plant;
     session.plantInfo = description;
     return session;
   }
@@ -198,7 +194,7 @@ export class SimSession {
     const clockOrigin = scheduler.now();
     const firstTickAt = this.realtime && this.sim !== undefined ? clockOrigin + SAMPLE_TO_TICK_MS : undefined;
     const steps$ = controlLoop({
-      plant: this.loopPlant,
+      plant: this.plant,
       stateDim: this.model.stateNames.length,
       periodMs: this.periodMs,
       scheduler,
@@ -207,6 +203,7 @@ export class SimSession {
       filter: this.filter,
       safety: this.safety,
       ...(firstTickAt !== undefined ? { firstTickAt } : {}),
+      ...(this.link !== undefined ? { readings: this.link.readings } : {}),
     }).pipe(
       tap((step) => {
         recorder.onStep(step);

@@ -7,13 +7,23 @@ import type { Observation, PlantPort } from '../io/plant.js';
  */
 export class StateAssembler {
   readonly state: Float32Array; // [nx]
-  private readonly slots = new Map<string, { slots: readonly number[]; stamp: number; seen: boolean }>();
+  private readonly slots = new Map<string, { slots: readonly number[]; stamp: number; seen: boolean; unread: boolean }>();
   /** Readings dropped: unknown channel, wrong length, non-finite value, or older than held. */
   rejected = 0;
 
-  constructor(stateDim: number, channels: PlantPort['channels']) {
+  /** `counters.superseded` counts readings replaced by a newer one before `markRead` (newest wins: a flood costs nothing else). */
+  constructor(
+    stateDim: number,
+    channels: PlantPort['channels'],
+    private readonly counters: { superseded: number } = { superseded: 0 },
+  ) {
     this.state = new Float32Array(stateDim);
-    for (const c of channels) this.slots.set(c.name, { slots: c.slots, stamp: -Infinity, seen: false });
+    for (const c of channels) this.slots.set(c.name, { slots: c.slots, stamp: -Infinity, seen: false, unread: false });
+  }
+
+  /** A control tick read `state`: every reading held so far was used. */
+  markRead(): void {
+    for (const c of this.slots.values()) c.unread = false;
   }
 
   /** Every channel has delivered at least one reading. */
@@ -34,6 +44,7 @@ export class StateAssembler {
     for (const c of this.slots.values()) {
       c.stamp = -Infinity;
       c.seen = false;
+      c.unread = false;
     }
   }
 
@@ -50,8 +61,10 @@ export class StateAssembler {
       }
     }
     for (let i = 0; i < c.slots.length; i++) this.state[c.slots[i]!] = obs.values[i]!;
+    if (c.unread) this.counters.superseded++;
     c.stamp = obs.stamp;
     c.seen = true;
+    c.unread = true;
     return true;
   }
 }

@@ -9,7 +9,7 @@ import type { ClearRule } from './safe-action.js';
  *
  * Only `running` sends the plan's action; every other state sends the safe action. Faults are a
  * set, each with its reason (`sensor_stale:<channel>`, `deadline_missed`, `link_down`, `estop`,
- * `planner_error`) and its clear rule; the machine is `faulted` while the set is not empty.
+ * `planner_error`, `robot_restart`) and its clear rule; the machine is `faulted` while the set is not empty.
  * The operator's intent (arm/disarm) is kept apart from the faults, so that clearing the last
  * fault returns to what the operator asked for.
  */

@@ -33,10 +33,12 @@ export const Faults = {
   deadline_missed: 'deadline_missed',
   link_down: 'link_down',
   planner_error: 'planner_error',
+  /** The robot rebooted mid-run (a new session): it came up disarmed; only an operator's arm clears this. */
+  robot_restart: 'robot_restart',
   sensorStale: (channel: string): string => `sensor_stale:${channel}`,
 } as const;
 
-/** The clear rule of a fault reason; an e-stop and anything unknown are manual. */
+/** The clear rule of a fault reason; an e-stop, a robot restart and anything unknown are manual. */
 export function clearRuleFor(rules: FaultClearRules, fault: string): ClearRule {
   if (fault.startsWith('sensor_stale:')) return rules.sensor_stale;
   switch (fault) {

@@ -47,6 +47,12 @@ const safetyLogger = (): Logger => (sharedLogger ??= createLogger('mpcd.safety')
  * It tells the robot its arming through `plant.command`: `arm` while the operator wants it
  * armed (also while faulted by a watchdog fault, so that the robot applies the daemon's safe
  * action), `disarm`, or `estop` while an e-stop is latched; again after every link_up.
+ *
+ * The rule for a robot that reboots (the link reports `robot_restart`): it came up disarmed and
+ * in a state the plan knows nothing of, so the daemon never re-arms it by itself. The fault
+ * `robot_restart` (manual) holds the safe action and tells the robot `disarm` until the operator
+ * arms again (with `mpcd run`, the next episode's arm). A clock step is no fault by itself: the
+ * link re-bases within a few readings, and a channel that went quiet meanwhile is `sensor_stale`.
  */
 export class SafetySupervisor {
   /** Transitions, raised and cleared faults, as they happen (not replayed: arm-on-start is reported before anyone can listen). */
@@ -229,14 +235,21 @@ export class SafetySupervisor {
         this.commandSent = undefined; // the robot may have restarted: tell it again
         this.syncCommand();
         break;
+      case 'robot_restart':
+        this.machine.raise(Faults.robot_restart, this.tick, e.detail);
+        this.syncCommand();
+        break;
       case 'frame_dropped':
-        break; // counted by the transport; a channel that only drops frames goes stale
+      case 'reading_dropped':
+      case 'clock_step':
+        break; // counted by the transport; a channel that only drops readings goes stale
     }
   }
 
   /** Tells the robot its arming when it changed (or after a link_up). */
   private syncCommand(): void {
-    const want: ArmCommand = this.machine.has(Faults.estop) ? 'estop' : this.machine.intent === 'armed' ? 'arm' : 'disarm';
+    const armed = this.machine.intent === 'armed' && !this.machine.has(Faults.robot_restart);
+    const want: ArmCommand = this.machine.has(Faults.estop) ? 'estop' : armed ? 'arm' : 'disarm';
     if (want === this.commandSent) return;
     this.commandSent = want;
     this.opts.plant.command?.(want);

@@ -23,6 +23,17 @@ export interface MqttConnectionOptions {
   readonly onDown: (detail: string) => void;
 }
 
+/** What a plant needs of its connection; `MqttConnection.open` makes the real one, tests may make their own. */
+export interface MqttLinkConnection {
+  readonly client: MqttClient;
+  readonly connected: boolean;
+  readonly reconnectAttempts: number;
+  close(last?: (client: MqttClient) => Promise<void>): Promise<void>;
+  abort(): void;
+}
+
+export type MqttConnector = (opts: MqttConnectionOptions) => Promise<MqttLinkConnection>;
+
 /**
  * One MQTT client with the policy both sides of the link share: clean session, nothing queued
  * while offline (mqtt.js's offline queue is off for QoS 0 and its outgoing store is replaced on
@@ -30,7 +41,7 @@ export interface MqttConnectionOptions {
  * exponential backoff. mqtt.js's own reconnect timer has a fixed period, so it is off
  * (reconnectPeriod 0) and the backoff is ours.
  */
-export class MqttConnection {
+export class MqttConnection implements MqttLinkConnection {
   /** Reconnect attempts made since the first connection. */
   reconnectAttempts = 0;
   private attempt = 0;

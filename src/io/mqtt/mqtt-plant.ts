@@ -8,9 +8,10 @@ import { createLogger } from '../../telemetry/logger.js';
 import { codecFor, type PayloadCodec } from '../codecs/codecs.js';
 import type { CommandEnvelope } from '../command-envelope.js';
 import type { ArmCommand, Observation, PlantEvent, PlantPort } from '../plant.js';
+import { LinkStamps } from '../link-stamps.js';
 import { DropCounter } from './drop-counter.js';
 import { loadMqttCredentials } from './mqtt-auth.js';
-import { MqttConnection } from './mqtt-connection.js';
+import { MqttConnection, type MqttConnector, type MqttLinkConnection } from './mqtt-connection.js';
 import { resolveMqttLayout, type MqttChannelLayout, type MqttLayout } from './mqtt-layout.js';
 import {
   decodeMessage,
@@ -32,6 +33,8 @@ export interface MqttPlantOptions {
   /** The daemon's monotonic clock, s (stamps of commands and heartbeats); default performance.now. */
   readonly clock?: () => number;
   readonly log?: Logger;
+  /** Opens the broker connection; default `MqttConnection.open` (tests pass an in-memory one to run in virtual time). */
+  readonly connector?: MqttConnector;
 }
 
 /** What went over the link, and what did not. Messages dropped on the way in are in `dropped`. */
@@ -93,7 +96,10 @@ export class MqttPlant implements PlantPort {
   private readonly log: Logger;
   private readonly actionDim: number;
   private readonly actionNames: readonly string[];
-  private connection: MqttConnection | undefined;
+  private readonly stamps: LinkStamps;
+  /** The robot's session, from its presence messages; a new one means it rebooted. */
+  private robotSession: string | undefined;
+  private connection: MqttLinkConnection | undefined;
   private messagesWired = false;
   private commandSeq = 0;
   private armSeq = 0;
@@ -114,6 +120,7 @@ export class MqttPlant implements PlantPort {
     this.channelByTopic = new Map(this.layout.channels.map((c) => [c.topic, { layout: c, codec: codecFor(c.codec) }]));
     this.observations$ = this.observationSubject.asObservable();
     this.events$ = this.eventSubject.asObservable();
+    this.stamps = new LinkStamps(cfg, opts.controlPeriod, this.log, (e) => this.eventSubject.next(e));
   }
 
   /**
@@ -128,7 +135,8 @@ export class MqttPlant implements PlantPort {
     const plant = new MqttPlant(cfg, opts);
     const credentials = loadMqttCredentials(cfg, plant.url);
     const offline: PresenceMessage = { status: 'offline', session: plant.session };
-    plant.connection = await MqttConnection.open({
+    const open: MqttConnector = opts.connector ?? ((o) => MqttConnection.open(o));
+    plant.connection = await open({
       url: plant.url,
       clientId: cfg.client_id,
       keepalive: cfg.keepalive,
@@ -264,8 +272,10 @@ export class MqttPlant implements PlantPort {
   private onReading(topic: string, layout: MqttChannelLayout, codec: PayloadCodec, payload: Uint8Array): void {
     const reading = decodeStateReading(codec, layout, payload);
     if (!reading.ok) return this.drop(reading.reason, topic, reading.error);
+    const stamp = this.stamps.judge(layout.name, reading.value.stamp, this.clock());
+    if (stamp === null) return;
     this.counters.observations += 1;
-    this.observationSubject.next({ channel: layout.name, stamp: reading.value.stamp, values: reading.value.values });
+    this.observationSubject.next({ channel: layout.name, stamp, values: reading.value.values });
   }
 
   private onEstop(topic: string, payload: Uint8Array): void {
@@ -282,7 +292,15 @@ export class MqttPlant implements PlantPort {
   private onRobotPresence(topic: string, payload: Uint8Array): void {
     const msg = decodeMessage(this.codec, presenceSchema, payload);
     if (!msg.ok) return this.drop(msg.reason, topic, msg.error);
-    this.log.info({ status: msg.value.status, session: msg.value.session }, 'mqtt plant: robot presence');
+    const { status, session } = msg.value;
+    this.log.info({ status, session }, 'mqtt plant: robot presence');
+    // Every boot publishes a new session (hardware/mqtt-contract.md): its clock and seq start
+    // again, so its stamps are judged afresh at once, not after a clock step's worth of readings.
+    // The first session seen (retained, at the daemon's start) is not a restart.
+    if (status === 'online') {
+      if (this.robotSession !== undefined && session !== this.robotSession) this.stamps.robotRestarted(`new session ${session}, was ${this.robotSession}`);
+      this.robotSession = session;
+    }
     this.eventSubject.next(
       msg.value.status === 'online'
         ? { kind: 'link_up', detail: `robot online (session ${msg.value.session})` }

@@ -4,10 +4,12 @@ import { asyncScheduler, Subject, type Observable, type SchedulerLike, type Subs
 import type { SerialPlantConfig } from '../../config/serial-plant-schema.js';
 import { MpcdError } from '../../core/errors.js';
 import { createLogger } from '../../telemetry/logger.js';
+import { LinkStamps } from '../link-stamps.js';
 import type { ArmCommand, Observation, PlantEvent, PlantPort } from '../plant.js';
+import { defaultStampLimits } from '../stamp-policy.js';
 import { MessageReader } from './message-reader.js';
+import { RobotSequence } from './robot-sequence.js';
 import type { SerialMessage } from './messages.js';
-import { RobotStreamTracker } from './robot-stream.js';
 import { nodeSerialPorts, resolvePortPath, type SerialByteStream, type SerialPorts } from './serial-ports.js';
 import { wireFormat, type WireFormat } from './wire-format.js';
 
@@ -84,7 +86,8 @@ export class SerialPlant implements PlantPort {
   private readonly events = new Subject<PlantEvent>();
   private readonly format: WireFormat;
   private readonly reader: MessageReader;
-  private readonly tracker = new RobotStreamTracker();
+  private readonly sequence: RobotSequence;
+  private readonly stamps: LinkStamps;
   private readonly scheduler: SchedulerLike;
   private readonly clock: () => number;
   private readonly log: Logger;
@@ -149,6 +152,9 @@ export class SerialPlant implements PlantPort {
     this.backoffS = cfg.reopen_backoff.min;
     this.observations$ = this.obs.asObservable();
     this.events$ = this.events.asObservable();
+    this.stamps = new LinkStamps(cfg, opts.controlPeriod, this.log, (e) => this.events.next(e));
+    // A seq that jumped (corrupt, or reset without a new session) costs as many frames as a clock step.
+    this.sequence = new RobotSequence(cfg.clock_step_readings ?? defaultStampLimits(opts.controlPeriod).clockStepReadings);
   }
 
   /**
@@ -351,8 +357,11 @@ export class SerialPlant implements PlantPort {
     const channel = this.channelsById.get(msg.channel);
     if (channel === undefined) return this.drop('unknown_channel');
     if (msg.values.length !== channel.width) return this.drop('bad_length');
-    const stamp = this.tracker.accept(msg.session, msg.seq, msg.stamp, this.clock());
-    if (stamp === null) return this.drop('duplicate_or_old');
+    const order = this.sequence.accept(msg.session, msg.seq);
+    if (order === 'duplicate_or_old') return this.drop('duplicate_or_old');
+    if (order === 'new_session') this.stamps.robotRestarted(`new session ${msg.session}`);
+    const stamp = this.stamps.judge(channel.name, msg.stamp, this.clock());
+    if (stamp === null) return;
     this.count.observations++;
     this.obs.next({ channel: channel.name, stamp, values: msg.values });
   }

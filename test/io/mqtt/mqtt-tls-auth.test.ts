@@ -76,7 +76,7 @@ describe('MQTT plant over TLS with a username and password (real Mosquitto)', { 
       robot.publish({ channel: 'pole', stamp: 2.5, values: [0.25, -1.5] });
       await waitUntil(() => seen.length === 1, 'a reading over TLS');
       assert.equal(seen[0]?.channel, 'pole');
-      assert.equal(seen[0]?.stamp, 2.5);
+      assert.ok(Number.isFinite(seen[0]?.stamp), 'a stamp on the daemon clock');
       assert.deepEqual(Array.from(seen[0]!.values), [0.25, -1.5]);
 
       const commands: CommandEnvelope[] = [];
