@@ -104,7 +104,8 @@ export async function runCommand(args: RunArgs): Promise<number> {
     },
     overruns: results.reduce((s, r) => s + r.overruns, 0),
     safety: session.safety.counts,
-    // A robot over a wire: frames dropped on the way in (by reason), link downs and ups; null in simulation.
+    // A robot over a wire: frames dropped on the way in (by reason), readings dropped for their stamps (by reason),
+    // clock steps, robot restarts, link downs and ups; null in simulation.
     link: session.link?.counts ?? null,
     model:
       learning === undefined
@@ -140,13 +141,24 @@ export async function runCommand(args: RunArgs): Promise<number> {
           ]),
       ...(summary.link === null
         ? []
-        : [`link: ${summary.link.frames_dropped_total} frames dropped, ${summary.link.link_downs} link downs, ${summary.link.link_ups} link ups`]),
+        : [
+            `link: ${summary.link.frames_dropped_total} frames dropped, ${summary.link.link_downs} link downs, ${summary.link.link_ups} link ups`,
+            `  readings: ${describeCounts(summary.link.readings_dropped) || 'none'} dropped for their stamps, ${summary.link.readings_superseded} superseded before a tick read them; ` +
+              `${summary.link.clock_steps} robot clock steps (largest ${summary.link.largest_clock_step_s.toFixed(3)} s), ${summary.link.robot_restarts} robot restarts`,
+          ]),
       `memory: peak RSS ${summary.memory.peak_rss_mb} MB`,
       `transition log: ${summary.log ?? 'off'}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   return 0;
+}
+
+/** `{ a: 2, b: 1 }` as `2 a, 1 b`. */
+function describeCounts(counts: Readonly<Record<string, number>>): string {
+  return Object.entries(counts)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
 }
 
 function defaultLogPath(dir: string, name: string): string {
