@@ -4,8 +4,8 @@ import { MCAP_MAGIC, McapStreamReader } from '@mcap/core';
 import type { TypedMcapRecord } from '@mcap/core';
 
 import { MpcdError } from '../core/errors.js';
-import { RUN_INFO_TOPIC, TRANSITION_TOPIC } from './transition-schema.js';
-import type { RunInfo, Transition } from './transition-schema.js';
+import { EVENT_TOPIC, RUN_INFO_TOPIC, TRANSITION_TOPIC } from './transition-schema.js';
+import type { LogEvent, RunInfo, Transition } from './transition-schema.js';
 
 /** What a scan of a transition log found, besides the transitions themselves. */
 export interface TransitionLogScan {
@@ -13,6 +13,8 @@ export interface TransitionLogScan {
   info: RunInfo | undefined;
   /** Transitions delivered. */
   count: number;
+  /** Events (`/mpcd/events`) found; 0 in logs written before that channel existed. */
+  eventCount: number;
   /** True when the file does not end in a valid footer (the writer died, or is still writing). */
   torn: boolean;
   /**
@@ -27,8 +29,10 @@ export interface TransitionLogScan {
   damage?: string;
 }
 
-export interface TransitionLog extends Omit<TransitionLogScan, 'count'> {
+export interface TransitionLog extends Omit<TransitionLogScan, 'count' | 'eventCount'> {
   transitions: Transition[];
+  /** The events on `/mpcd/events`, in file order; empty for logs without that channel. */
+  events: LogEvent[];
 }
 
 const MAX_READ_BYTES = 1 << 20;
@@ -43,22 +47,48 @@ const decoder = new TextDecoder();
  */
 export function readTransitionLog(path: string): TransitionLog {
   const transitions: Transition[] = [];
-  const { info, torn, bytesRead, damage } = scanTransitionLog(path, (tr) => {
-    transitions.push(tr);
-  });
-  const log: TransitionLog = { info, transitions, torn, bytesRead };
+  const events: LogEvent[] = [];
+  const { info, torn, bytesRead, damage } = scanTransitionLog(
+    path,
+    (tr) => {
+      transitions.push(tr);
+    },
+    (ev) => {
+      events.push(ev);
+    },
+  );
+  const log: TransitionLog = { info, transitions, events, torn, bytesRead };
   if (damage !== undefined) log.damage = damage;
   return log;
 }
 
 /**
+ * One line that says what a torn scan means, for whoever reads a log to learn from it: how many
+ * transitions it held, and that the file ends without its footer because the daemon stopped
+ * writing it (disk full, killed, or still running), or where it is damaged. Undefined when the
+ * file is complete.
+ */
+export function tornLogNote(path: string, scan: Pick<TransitionLogScan, 'count' | 'torn' | 'damage'>): string | undefined {
+  if (!scan.torn) return undefined;
+  if (scan.damage !== undefined)
+    return `${path}: ${scan.count} transitions read, then the file is damaged (${scan.damage}); the records before the damage are used`;
+  return (
+    `${path}: ${scan.count} transitions read, then the file ends without its footer: the daemon ` +
+    'stopped writing it (disk full or a write error, killed, or still running); those ' +
+    `${scan.count} complete transitions are used`
+  );
+}
+
+/**
  * Streams a transition log from disk in reads of at most 1 MiB, calling `onTransition` for
- * each complete transition in file order; memory stays bounded however big the file is. Same
- * tolerance and errors as readTransitionLog. Errors thrown by `onTransition` propagate.
+ * each complete transition and `onEvent` for each event, in file order; memory stays bounded
+ * however big the file is. Same tolerance and errors as readTransitionLog. Errors thrown by the
+ * callbacks propagate.
  */
 export function scanTransitionLog(
   path: string,
   onTransition: (tr: Transition) => void,
+  onEvent?: (ev: LogEvent) => void,
 ): TransitionLogScan {
   let fd: number;
   let size: number;
@@ -76,7 +106,7 @@ export function scanTransitionLog(
   try {
     // Small files get a small buffer; a file still growing is read on in further chunks.
     const chunk = new Uint8Array(Math.min(MAX_READ_BYTES, Math.max(MIN_READ_BYTES, size)));
-    return scanFd(fd, chunk, path, onTransition);
+    return scanFd(fd, chunk, path, onTransition, onEvent);
   } finally {
     closeSync(fd);
   }
@@ -87,11 +117,13 @@ function scanFd(
   chunk: Uint8Array,
   path: string,
   onTransition: (tr: Transition) => void,
+  onEvent: ((ev: LogEvent) => void) | undefined,
 ): TransitionLogScan {
   const reader = new McapStreamReader({ validateCrcs: true });
   const topics = new Map<number, string>();
   let info: RunInfo | undefined;
   let count = 0;
+  let eventCount = 0;
   let fed = 0;
   let validEnd = 0;
   let damage: string | undefined;
@@ -137,6 +169,14 @@ function scanFd(
           }
           onTransition(restoreNonFinite(tr as unknown as Transition));
           count++;
+        } else if (topic === EVENT_TOPIC) {
+          const ev = decode(record.data);
+          if (ev === undefined) {
+            damage = `the event record at byte ${validEnd} is not a JSON object`;
+            break reading;
+          }
+          onEvent?.(restoreEvent(ev));
+          eventCount++;
         } else if (topic === RUN_INFO_TOPIC && info === undefined) {
           info = decode(record.data) as RunInfo | undefined;
         }
@@ -145,7 +185,13 @@ function scanFd(
     }
   }
 
-  const scan: TransitionLogScan = { info, count, torn: !reader.done(), bytesRead: validEnd };
+  const scan: TransitionLogScan = {
+    info,
+    count,
+    eventCount,
+    torn: !reader.done(),
+    bytesRead: validEnd,
+  };
   if (damage !== undefined) {
     scan.torn = true;
     scan.damage = `${path}: ${damage}`;
@@ -177,6 +223,16 @@ function decode(data: Uint8Array): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : undefined;
+}
+
+/** An event as written: t back to NaN where it was non-finite, detail always an object. */
+function restoreEvent(ev: Record<string, unknown>): LogEvent {
+  const t = typeof ev['t'] === 'number' ? ev['t'] : NaN;
+  const kind = typeof ev['kind'] === 'string' ? ev['kind'] : String(ev['kind']);
+  const d = ev['detail'];
+  const detail =
+    typeof d === 'object' && d !== null && !Array.isArray(d) ? (d as Record<string, unknown>) : {};
+  return { t, kind, detail };
 }
 
 /** JSON wrote NaN and ±Infinity as null; give the numeric fields their NaN back. */

@@ -71,10 +71,27 @@ export interface RunInfo {
   start_time?: number;
 }
 
+/**
+ * A one-off link or safety event, written on `/mpcd/events` between the transitions, in the
+ * order it happened: a clock step, a robot restart, and the like. Rare, so never a hot path.
+ * Not for the log's own failures (`log_write_failed` goes to the daemon's pino log only: the
+ * disk is what failed).
+ */
+export interface LogEvent {
+  /** Seconds since the run started, on the same time base as Transition.t. */
+  t: number;
+  /** What happened, snake_case: e.g. `clock_step`, `robot_restart`. */
+  kind: string;
+  /** Whatever describes it, as a JSON object (numbers SI, as everywhere in the log). */
+  detail: Record<string, unknown>;
+}
+
 export const TRANSITION_TOPIC = '/mpcd/transition';
 export const RUN_INFO_TOPIC = '/mpcd/run_info';
+export const EVENT_TOPIC = '/mpcd/events';
 export const TRANSITION_SCHEMA_NAME = 'mpcd.Transition';
 export const RUN_INFO_SCHEMA_NAME = 'mpcd.RunInfo';
+export const EVENT_SCHEMA_NAME = 'mpcd.Event';
 /** Name of the MCAP metadata record that repeats RunInfo as strings (e.g. for the mcap CLI). */
 export const RUN_INFO_METADATA_NAME = 'mpcd';
 export const MESSAGE_ENCODING = 'json';
@@ -144,4 +161,23 @@ export const runInfoJsonSchema = {
     },
   },
   required: ['state_names', 'action_names', 'control_period', 'config', 'start_time'],
+} as const;
+
+/** JSON Schema (draft 2020-12) of a message on `/mpcd/events`. */
+export const eventJsonSchema = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  title: EVENT_SCHEMA_NAME,
+  description:
+    'A one-off link or safety event (a clock step, a robot restart), in file order between ' +
+    'the transitions. Non-finite numbers are written as null.',
+  type: 'object',
+  properties: {
+    t: {
+      type: 'number',
+      description: 'Seconds since the run started, same time base as the transitions.',
+    },
+    kind: { type: 'string', description: 'What happened, e.g. clock_step, robot_restart.' },
+    detail: { type: 'object', description: 'What describes it; depends on kind.' },
+  },
+  required: ['t', 'kind', 'detail'],
 } as const;

@@ -21,6 +21,7 @@ import { MpcdError } from '../../src/core/errors.js';
 import { readTransitionLog, scanTransitionLog } from '../../src/log/transition-log-reader.js';
 import { TransitionLogWriter } from '../../src/log/transition-log-writer.js';
 import {
+  EVENT_TOPIC,
   RUN_INFO_METADATA_NAME,
   RUN_INFO_TOPIC,
   TRANSITION_TOPIC,
@@ -75,12 +76,13 @@ test('round trip: transitions read back identical from a complete, indexed file'
   assert.equal(log.bytesRead, statSync(path).size);
   assert.deepEqual(log.info, sampleInfo);
   assert.deepEqual(log.transitions, written);
+  assert.deepEqual(log.events, []);
 
   const readable = fileReadable(path);
   try {
     const reader = await McapIndexedReader.Initialize({ readable });
     const topics = [...reader.channelsById.values()].map((c) => c.topic).sort();
-    assert.deepEqual(topics, [RUN_INFO_TOPIC, TRANSITION_TOPIC].sort());
+    assert.deepEqual(topics, [EVENT_TOPIC, RUN_INFO_TOPIC, TRANSITION_TOPIC].sort());
     for (const schema of reader.schemasById.values()) {
       assert.equal(schema.encoding, 'jsonschema');
       JSON.parse(new TextDecoder().decode(schema.data));
