@@ -51,7 +51,8 @@ export async function trainCommand(args: TrainArgs, write: Write = stdout): Prom
   const files = findTransitionLogs(args.inputs);
   const buffer = new ReplayBuffer(spec.stateNames.length, spec.actionNames.length, L.buffer_capacity);
   const ingest = readLogsIntoBuffer(files, { stateNames: spec.stateNames, actionNames: spec.actionNames, period: dt }, buffer);
-  for (const t of ingest.torn) log.warn({ file: t.file, damage: t.damage }, 'transition log ends torn; its complete records are used');
+  // One line per torn log: how many transitions it held, and that the daemon stopped writing it.
+  for (const t of ingest.torn) log.warn({ file: t.file, transitions: t.transitions, ...(t.damage !== undefined ? { damage: t.damage } : {}) }, t.note);
 
   const n = buffer.size;
   if (n < L.min_transitions)

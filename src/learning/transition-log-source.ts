@@ -1,7 +1,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MpcdError } from '../core/errors.js';
-import { scanTransitionLog } from '../log/transition-log-reader.js';
+import { scanTransitionLog, tornLogNote } from '../log/transition-log-reader.js';
 import type { RunInfo } from '../log/transition-schema.js';
 import type { ReplayBuffer } from './replay-buffer.js';
 
@@ -16,14 +16,25 @@ export interface ExpectedRecording {
 export interface LogIngest {
   /** Files read, oldest run first. */
   readonly files: string[];
-  /** Files that ended torn (a crash, or still being written): their complete records were used. */
-  readonly torn: { file: string; damage?: string }[];
+  /**
+   * Files that ended torn (the daemon stopped writing: disk full, killed, or still running):
+   * their complete records were used. `transitions`: how many the file held; `note`: one line
+   * that says so, for the log.
+   */
+  readonly torn: TornLog[];
   /** Transitions read from the files, and how many of them the buffer refused (flagged, non-finite). */
   readonly read: number;
   readonly skipped: number;
   /** Wall-clock seconds since the Unix epoch of the oldest and newest row left in the buffer. */
   readonly tFrom: number | undefined;
   readonly tTo: number | undefined;
+}
+
+export interface TornLog {
+  file: string;
+  transitions: number;
+  note: string;
+  damage?: string;
 }
 
 /** Every .mcap file named, or inside a named folder (recursively), sorted by path. */
@@ -55,7 +66,8 @@ export function findTransitionLogs(inputs: readonly string[]): string[] {
  * Feeds the transitions of `files` into `buffer`, oldest run first (by run_info.start_time), so
  * the buffer's newest rows are the most recent transitions. Each file's run_info must name the
  * same states and actions, in the same order, at the same control period: otherwise an MpcdError
- * names the file. Torn tails are fine: their complete records are used.
+ * names the file. Torn tails are fine: their complete records are used, and `torn` says how
+ * many each torn file held and why it ends early.
  */
 export function readLogsIntoBuffer(files: readonly string[], expected: ExpectedRecording, buffer: ReplayBuffer): LogIngest {
   const runs = files.flatMap((file) => {
@@ -67,14 +79,15 @@ export function readLogsIntoBuffer(files: readonly string[], expected: ExpectedR
   runs.sort((a, b) => a.start - b.start || a.file.localeCompare(b.file));
 
   const times: number[] = []; // per accepted row, to report the span of what the buffer holds
-  const torn: { file: string; damage?: string }[] = [];
+  const torn: TornLog[] = [];
   let read = 0;
   for (const run of runs) {
     const scan = scanTransitionLog(run.file, (tr) => {
       read++;
       if (buffer.add(tr)) times.push(run.start + tr.t);
     });
-    if (scan.torn) torn.push(scan.damage !== undefined ? { file: run.file, damage: scan.damage } : { file: run.file });
+    const note = tornLogNote(run.file, scan);
+    if (note !== undefined) torn.push({ file: run.file, transitions: scan.count, note, ...(scan.damage !== undefined ? { damage: scan.damage } : {}) });
   }
   const held = times.slice(times.length - buffer.size);
   return {
