@@ -1,9 +1,11 @@
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config.js';
+import { LOG_WRITE_FAILED, type TransitionLogFailure } from '../log/transition-log-writer.js';
 import { SimSession, type EpisodeResult } from '../loop/sim-session.js';
 import type { RefitLatencyEffect } from '../telemetry/refit-latency-comparison.js';
 import { createLogger } from '../telemetry/logger.js';
 import { peakRssMb } from '../telemetry/peak-rss.js';
+import { plantOpener } from './open-plant.js';
 import { progressBar } from './progress.js';
 import { round } from './round.js';
 
@@ -34,8 +36,11 @@ export async function runCommand(args: RunArgs): Promise<number> {
     realtime: args.realtime,
     ...(logPath !== undefined ? { logPath } : {}),
     ...(args.modelDir !== undefined ? { modelDir: args.modelDir } : {}),
-    ...(args.mqttUrl !== undefined ? { mqttUrl: args.mqttUrl } : {}),
-    ...(args.serialPath !== undefined ? { serialPath: args.serialPath } : {}),
+    openPlant: plantOpener(loaded, {
+      realtime: args.realtime,
+      ...(args.mqttUrl !== undefined ? { mqttUrl: args.mqttUrl } : {}),
+      ...(args.serialPath !== undefined ? { serialPath: args.serialPath } : {}),
+    }),
   });
   const log = createLogger();
   log.info(
@@ -123,6 +128,9 @@ export async function runCommand(args: RunArgs): Promise<number> {
       rss_mb_after_last: rssAt(results.length) !== undefined ? round(rssAt(results.length)!, 1) : null,
     },
     log: logPath !== undefined ? resolve(logPath) : null,
+    // The transition log's write failure (disk full, read-only, I/O error): logging stopped
+    // there, control went on; records = transitions in the file. null when it wrote throughout.
+    log_fault: logFault(session.logFailure),
   };
   if (args.json) {
     process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -148,6 +156,11 @@ export async function runCommand(args: RunArgs): Promise<number> {
           ]),
       `memory: peak RSS ${summary.memory.peak_rss_mb} MB`,
       `transition log: ${summary.log ?? 'off'}`,
+      ...(summary.log_fault === null
+        ? []
+        : [
+            `transition log FAILED (${summary.log_fault.errno}) after ${summary.log_fault.records} transitions: logging stopped there, control went on`,
+          ]),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
@@ -159,6 +172,19 @@ function describeCounts(counts: Readonly<Record<string, number>>): string {
   return Object.entries(counts)
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
+}
+
+/** The run summary's `log_fault`. */
+export interface LogFault {
+  code: typeof LOG_WRITE_FAILED;
+  /** The failed call's errno code: ENOSPC, EROFS, EIO, EDQUOT, ... (SHORT_WRITE, EUNKNOWN). */
+  errno: string;
+  /** Transitions written before the failure: the ones the file holds. */
+  records: number;
+}
+
+export function logFault(failure: TransitionLogFailure | undefined): LogFault | null {
+  return failure === undefined ? null : { code: LOG_WRITE_FAILED, errno: failure.code, records: failure.records };
 }
 
 function defaultLogPath(dir: string, name: string): string {

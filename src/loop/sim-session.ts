@@ -7,7 +7,7 @@ import { Rng } from '../core/rng.js';
 import { buildTaskCost, expressionScope } from '../costs/build-task-cost.js';
 import { compileCondition } from '../costs/expression-compiler.js';
 import type { TaskCost } from '../costs/task-cost.js';
-import { TransitionLogWriter } from '../log/transition-log-writer.js';
+import { TransitionLogWriter, type TransitionLogFailure, type TransitionLogFs } from '../log/transition-log-writer.js';
 import { ResidualLearning } from '../learning/residual-learning.js';
 import { resolveModelDir } from '../learning/model-store.js';
 import { buildModel } from '../models/build-model.js';
@@ -47,6 +47,8 @@ export interface SimSessionOptions extends PlantOverrides {
   realtime?: boolean;
   /** MCAP file for the transition log; undefined = no log. */
   logPath?: string;
+  /** For tests: the file-system calls the transition log writes through (default node:fs), e.g. one that fails with ENOSPC. */
+  logFs?: TransitionLogFs;
   /** The model store's folder; default the config's learning.model_dir. */
   modelDir?: string;
 }
@@ -150,7 +152,7 @@ export class SimSession {
             action_names: [...model.actionNames],
             control_period: c.control.period,
             config: loaded.text,
-          });
+          }, opts.logFs !== undefined ? { fs: opts.logFs } : {});
     const safety = SafetySupervisor.fromConfig(c, plant, model.actionNames, logger);
     warmUp(planner, sampleInitialState(c.scenario.initial_state, model.stateNames, rng.fork()));
     const session = new SimSession(loaded, plant, sim, planner, cost, filter, model, log, realtime, rng.fork(), safety, learning, link);
@@ -160,6 +162,11 @@ export class SimSession {
 
   get logPath(): string | undefined {
     return this.log?.path;
+  }
+
+  /** Why the transition log stopped writing (disk full, read-only, I/O error); undefined while it writes, or with no log. Control goes on either way. */
+  get logFailure(): TransitionLogFailure | undefined {
+    return this.log?.failure;
   }
 
   /** Runs one episode from a state drawn from the scenario's initial-state distribution. */
