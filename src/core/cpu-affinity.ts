@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { loadNativeMlpAddon } from '../models/residual/native-mlp-kernel.js';
+import { loadNativeMlpAddon } from './native-addon.js';
 
 /** A config's CPU set for a group of threads: 'any' = wherever the OS puts them. */
 export type CpuSet = 'any' | readonly number[];

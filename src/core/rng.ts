@@ -1,4 +1,4 @@
-import { loadNativeMlpAddon } from '../models/residual/native-mlp-kernel.js';
+import { loadNativeMlpAddon } from './native-addon.js';
 
 /**
  * Seeded pseudo-random generator (xoshiro128**, 32-bit state words) with normal deviates by the

@@ -49,4 +49,10 @@ export interface PlantPort {
   heartbeat?(): void;
   /** Tells the robot the safety state; non-blocking like send. */
   command?(cmd: ArmCommand): void;
+  /**
+   * An in-process plant the control session resets at each episode: `initial` [nx] as its state,
+   * its clock restarted with physics time 0 at `clockOrigin` (scheduler ms) when it runs free.
+   * Absent for a robot over a wire, which starts its own episode when it is armed.
+   */
+  reset?(initial: ArrayLike<number>, clockOrigin?: number): void;
 }

@@ -1,6 +1,6 @@
 import { setPriority } from 'node:os';
 import type { Logger } from 'pino';
-import { loadNativeMlpAddon } from '../models/residual/native-mlp-kernel.js';
+import { loadNativeMlpAddon } from '../core/native-addon.js';
 
 /**
  * How far the refit thread steps back: 'idle' when the control loop runs on a real clock

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { filter, firstValueFrom, lastValueFrom, scan, tap, timeout } from 'rxjs';
-import type { MujocoPlant } from '../../sim/mujoco-plant.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import type { PlantPort } from '../io/plant.js';
 import { Rng } from '../core/rng.js';
@@ -13,7 +12,8 @@ import { resolveModelDir } from '../learning/model-store.js';
 import { buildModel } from '../models/build-model.js';
 import type { DynamicsModel } from '../models/dynamics.js';
 import { HybridModel } from '../models/hybrid-model.js';
-import { actionBounds, buildPlanner, perAction } from '../planning/build-planner.js';
+import { perAction } from '../core/action-vectors.js';
+import { actionBounds, buildPlanner } from '../planning/build-planner.js';
 import type { Planner } from '../planning/planner.js';
 import { ActionFilter } from '../safety/action-filter.js';
 import { SafetySupervisor } from '../safety/safety-supervisor.js';
@@ -24,7 +24,6 @@ import { MonotonicScheduler, virtualScheduler } from './clock.js';
 import { controlLoop, plannerStage, type ControlStep } from './control-loop.js';
 import { sampleInitialState } from './initial-state.js';
 import { LinkStats } from './link-stats.js';
-import { openPlant, type PlantOverrides } from './open-plant.js';
 import { TransitionRecorder } from './transition-recorder.js';
 
 export interface EpisodeResult {
@@ -41,7 +40,25 @@ export interface EpisodeResult {
   rss_mb: number;
 }
 
-export interface SimSessionOptions extends PlantOverrides {
+/** The model's names, in order: what a plant must map its channels and actions to. */
+export interface PlantNames {
+  readonly stateNames: readonly string[];
+  readonly actionNames: readonly string[];
+}
+
+/** The configured plant behind the Plant port, opened for the model's names. */
+export interface OpenedPlant {
+  readonly plant: PlantPort;
+  /** For the start-up log line: kind and where. */
+  readonly description: Record<string, unknown>;
+}
+
+/** Opens the plant; the composition root (the CLI, src/cli/open-plant.ts) decides which. */
+export type PlantOpener = (names: PlantNames) => Promise<OpenedPlant>;
+
+export interface SimSessionOptions {
+  /** Opens the plant the session drives: the simulator, or a robot over a wire. */
+  openPlant: PlantOpener;
   seed?: number;
   /** Real time on the monotonic clock with a free-running plant; otherwise lock-step virtual time. A robot over a wire always runs in real time. */
   realtime?: boolean;
@@ -93,8 +110,8 @@ export class SimSession {
   private constructor(
     readonly loaded: LoadedConfig,
     readonly plant: PlantPort,
-    /** Set for the in-process MuJoCo plant, which the session resets at each episode. */
-    private readonly sim: MujocoPlant | undefined,
+    /** The plant is in-process and reset by the session at each episode (the simulator). */
+    private readonly inProcess: boolean,
     readonly planner: Planner,
     readonly cost: TaskCost,
     private readonly filter: ActionFilter,
@@ -115,7 +132,7 @@ export class SimSession {
     this.success = compileCondition(c.task.success.expr, expressionScope(c, model), 'task.success.expr');
   }
 
-  static async create(loaded: LoadedConfig, opts: SimSessionOptions = {}): Promise<SimSession> {
+  static async create(loaded: LoadedConfig, opts: SimSessionOptions): Promise<SimSession> {
     const c = loaded.config;
     const rng = new Rng(opts.seed ?? c.seed);
     const logger = createLogger();
@@ -125,19 +142,15 @@ export class SimSession {
     const learning = model instanceof HybridModel ? await ResidualLearning.start(c, model, resolveModelDir(c, opts.modelDir), logger, onRealClock) : undefined;
     const cost = buildTaskCost(c, model);
     const planner = buildPlanner(c, model, cost, rng.fork());
-    const { plant, sim, description } = await openPlant(loaded, {
-      stateNames: model.stateNames,
-      actionNames: model.actionNames,
-      realtime: opts.realtime === true,
-      ...(opts.mqttUrl !== undefined ? { mqttUrl: opts.mqttUrl } : {}),
-      ...(opts.serialPath !== undefined ? { serialPath: opts.serialPath } : {}),
-    }).catch(async (err: unknown) => {
+    const { plant, description } = await opts.openPlant({ stateNames: model.stateNames, actionNames: model.actionNames }).catch(async (err: unknown) => {
       await learning?.close(); // its worker thread would keep the process alive
       throw err;
     });
-    const realtime = sim === undefined || opts.realtime === true;
+    // A plant the session resets is in-process (the simulator); one that is not is a robot over a wire.
+    const inProcess = plant.reset !== undefined;
+    const realtime = !inProcess || opts.realtime === true;
     // A wire plant judges its readings' stamps itself (src/io/stamp-policy.ts); here they are counted.
-    const link = sim === undefined ? new LinkStats(plant) : undefined;
+    const link = inProcess ? undefined : new LinkStats(plant);
     const filter = new ActionFilter(
       actionBounds(c, model.actionNames),
       perAction(c.safety.safe_action, model.actionNames, 0),
@@ -155,7 +168,7 @@ export class SimSession {
           }, opts.logFs !== undefined ? { fs: opts.logFs } : {});
     const safety = SafetySupervisor.fromConfig(c, plant, model.actionNames, logger);
     warmUp(planner, sampleInitialState(c.scenario.initial_state, model.stateNames, rng.fork()));
-    const session = new SimSession(loaded, plant, sim, planner, cost, filter, model, log, realtime, rng.fork(), safety, learning, link);
+    const session = new SimSession(loaded, plant, inProcess, planner, cost, filter, model, log, realtime, rng.fork(), safety, learning, link);
     session.plantInfo = description;
     return session;
   }
@@ -173,7 +186,7 @@ export class SimSession {
   async runEpisode(episode: number, onStep?: (step: ControlStep) => void): Promise<EpisodeResult> {
     const c = this.loaded.config;
     const x0 = sampleInitialState(c.scenario.initial_state, this.model.stateNames, this.initRng);
-    if (this.sim === undefined) await this.armWireRobot();
+    if (!this.inProcess) await this.armWireRobot();
     this.planner.reset();
     this.filter.reset();
     const recorder = new TransitionRecorder(
@@ -184,7 +197,7 @@ export class SimSession {
       },
       episode,
       // Sim: each episode's plant time starts at 0. Wire: the robot's clock runs on; t counts from the run's first reading.
-      this.sim !== undefined ? episode * c.scenario.episode_seconds : -(this.wireT0 ?? 0),
+      this.inProcess ? episode * c.scenario.episode_seconds : -(this.wireT0 ?? 0),
       () => this.learning?.version ?? 0,
     );
     let held = true;
@@ -199,7 +212,7 @@ export class SimSession {
     // a tick first plans from the previous sample, and when the order flips an action is skipped
     // and logged transitions pair the wrong states and actions.
     const clockOrigin = scheduler.now();
-    const firstTickAt = this.realtime && this.sim !== undefined ? clockOrigin + SAMPLE_TO_TICK_MS : undefined;
+    const firstTickAt = this.realtime && this.inProcess ? clockOrigin + SAMPLE_TO_TICK_MS : undefined;
     const steps$ = controlLoop({
       plant: this.plant,
       stateDim: this.model.stateNames.length,
@@ -228,14 +241,14 @@ export class SimSession {
       }),
     );
     const done = lastValueFrom(steps$, { defaultValue: undefined });
-    this.sim?.reset(x0, this.realtime ? clockOrigin : undefined);
+    this.plant.reset?.(x0, this.realtime ? clockOrigin : undefined);
     // Virtual time runs the whole episode inside flush(); real time runs on timers.
     if (!(scheduler instanceof MonotonicScheduler)) scheduler.flush();
     try {
       await done;
     } finally {
       // The episode's end for a robot over a wire; the next arm starts the next one.
-      if (this.sim === undefined) this.safety.disarm();
+      if (!this.inProcess) this.safety.disarm();
     }
     this.transitions += recorder.count;
     return {

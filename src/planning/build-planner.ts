@@ -4,24 +4,20 @@ import type { TaskCost } from '../costs/task-cost.js';
 import type { DynamicsModel } from '../models/dynamics.js';
 import { Icem } from './icem.js';
 import { Mppi } from './mppi.js';
-import type { ActionBounds, Planner } from './planner.js';
+import { boundsPerAction, perAction, type ActionBounds } from '../core/action-vectors.js';
+import type { Planner } from './planner.js';
 import { buildRolloutEngine } from './build-rollout-engine.js';
 import { ParallelRolloutEngine, rolloutThreads } from './parallel-rollout.js';
 import { helperCpus, pinHelperThreads, pinThisThread } from '../core/cpu-affinity.js';
 import { createLogger } from '../telemetry/logger.js';
 import type { RolloutEvaluator } from './rollout-evaluator.js';
 
-/** Per-action values from a name-keyed map, in the model's action order. */
-export function perAction(map: Readonly<Record<string, number>>, names: readonly string[], fallback = 0): Float32Array {
-  return Float32Array.from(names, (n) => map[n] ?? fallback);
-}
+// perAction moved to core (the safety layer needs it too); re-exported for the planner's users.
+export { perAction };
 
+/** The config's action bounds in the model's action order. */
 export function actionBounds(config: Config, names: readonly string[]): ActionBounds {
-  const b = config.control.action_bounds;
-  return {
-    low: Float32Array.from(names, (n) => b[n]?.[0] ?? -Infinity),
-    high: Float32Array.from(names, (n) => b[n]?.[1] ?? Infinity),
-  };
+  return boundsPerAction(config.control.action_bounds, names);
 }
 
 /**

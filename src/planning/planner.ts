@@ -1,3 +1,8 @@
+import type { ActionBounds } from '../core/action-vectors.js';
+
+// Defined in core (the safety layer shares it); re-exported for the planners.
+export type { ActionBounds };
+
 /**
  * The planner lifecycle (as in MuJoCo MPC): allocate once at maximum sizes, `reset`,
  * then per control tick `advance` the warm start by the periods that elapsed, `optimize` from
@@ -29,8 +34,3 @@ export interface PlanResult {
   iterations: number;
 }
 
-/** Action bounds per action dimension. */
-export interface ActionBounds {
-  readonly low: Float32Array;
-  readonly high: Float32Array;
-}

@@ -1,5 +1,5 @@
 import { TransitionFlags } from '../log/transition-schema.js';
-import type { ActionBounds } from '../planning/planner.js';
+import type { ActionBounds } from '../core/action-vectors.js';
 
 /** Bits set in ActionFilter.apply's result: the transition log's own flag bits. */
 export const FilterFlags = {

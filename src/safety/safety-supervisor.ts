@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Subject, Subscription, type Observable, type SchedulerLike } from 'rxjs';
 import type { Config } from '../config/schema.js';
 import type { ArmCommand, PlantEvent, PlantPort } from '../io/plant.js';
-import { perAction } from '../planning/build-planner.js';
+import { perAction } from '../core/action-vectors.js';
 import { createLogger } from '../telemetry/logger.js';
 import { ArmingStateMachine, type ArmingState, type SafetyEvent } from './arming.js';
 import { clearRuleFor, Faults, SafeActionSource } from './safe-action.js';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { MujocoPlant } from '../../sim/mujoco-plant.js';
+import { plantOpener } from '../../src/cli/open-plant.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { ControlStep } from '../../src/loop/control-loop.js';
 import { SimSession } from '../../src/loop/sim-session.js';
@@ -17,7 +18,7 @@ test('real-time sim: every transition the loop records is one period of the plan
   // A small planner (a few ms a tick even on a loaded 2-core machine), so nearly every tick's
   // action lands in its own period and can be checked; what is checked is the logging, not speed.
   const short = { ...loaded, config: { ...c, planner: { ...c.planner, samples: 128 }, scenario: { ...c.scenario, episode_seconds: 1.5 } } };
-  const session = await SimSession.create(short, { seed: 5, realtime: true });
+  const session = await SimSession.create(short, { openPlant: plantOpener(short, { realtime: true }), seed: 5, realtime: true });
   const steps: ControlStep[] = [];
   try {
     await session.runEpisode(0, (s) => steps.push(s));

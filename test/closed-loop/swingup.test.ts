@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { plantOpener } from '../../src/cli/open-plant.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { readTransitionLog } from '../../src/log/transition-log-reader.js';
 import { SimSession } from '../../src/loop/sim-session.js';
@@ -14,7 +15,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'mpcd-closed-loop-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function episodes(file: string, n: number, logPath?: string) {
-  const session = await SimSession.create(loadConfig(join(configDir, file)), { seed: 11, ...(logPath ? { logPath } : {}) });
+  const loaded = loadConfig(join(configDir, file));
+  const session = await SimSession.create(loaded, { openPlant: plantOpener(loaded), seed: 11, ...(logPath ? { logPath } : {}) });
   try {
     const results = [];
     for (let e = 0; e < n; e++) results.push(await session.runEpisode(e));

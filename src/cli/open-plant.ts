@@ -6,7 +6,8 @@ import { MpcdError } from '../core/errors.js';
 import { MqttPlant } from '../io/mqtt/mqtt-plant.js';
 import type { PlantPort } from '../io/plant.js';
 import { SerialPlant } from '../io/serial/serial-plant.js';
-import { MonotonicScheduler } from './clock.js';
+import { MonotonicScheduler } from '../loop/clock.js';
+import type { OpenedPlant, PlantNames, PlantOpener } from '../loop/sim-session.js';
 
 /** Command-line overrides of where the plant is: `--mqtt URL` or `--serial PATH`. */
 export interface PlantOverrides {
@@ -14,25 +15,18 @@ export interface PlantOverrides {
   serialPath?: string;
 }
 
-export interface OpenPlantOptions extends PlantOverrides {
-  /** The model's names, in order. */
-  stateNames: readonly string[];
-  actionNames: readonly string[];
+export interface OpenPlantOptions extends PlantOverrides, PlantNames {
   /** Sim only: free-running in real time, or lock-step (driven by sends in virtual time). */
   realtime: boolean;
   logger?: Logger;
 }
 
 /**
- * The configured plant behind the Plant port. `sim` is set for the in-process MuJoCo plant,
- * which the session resets between episodes; a robot over a wire (MQTT, serial) resets itself
- * (the virtual robot does on an arm after a disarm) and runs in real time.
+ * The plant opener a control session is given (the CLI is the composition root: the pipeline
+ * never knows whether it talks to the simulator or a robot).
  */
-export interface OpenedPlant {
-  readonly plant: PlantPort;
-  readonly sim: MujocoPlant | undefined;
-  /** For the start-up log line: kind and where. */
-  readonly description: Record<string, unknown>;
+export function plantOpener(loaded: LoadedConfig, opts: PlantOverrides & { realtime?: boolean; logger?: Logger } = {}): PlantOpener {
+  return (names) => openPlant(loaded, { ...opts, ...names, realtime: opts.realtime === true });
 }
 
 /**
@@ -55,7 +49,7 @@ export async function openPlant(loaded: LoadedConfig, opts: OpenPlantOptions): P
         mode: opts.realtime ? 'free_running' : 'lockstep',
         scheduler: new MonotonicScheduler(),
       });
-      return { plant, sim: plant, description: { kind: 'sim', mjcf: p.mjcf, mode: opts.realtime ? 'real time' : 'lock-step virtual time' } };
+      return { plant, description: { kind: 'sim', mjcf: p.mjcf, mode: opts.realtime ? 'real time' : 'lock-step virtual time' } };
     }
     case 'mqtt': {
       const plant = await MqttPlant.connect(p, {
@@ -63,7 +57,7 @@ export async function openPlant(loaded: LoadedConfig, opts: OpenPlantOptions): P
         ...(opts.mqttUrl !== undefined ? { urlOverride: opts.mqttUrl } : {}),
         ...(opts.logger !== undefined ? { log: opts.logger } : {}),
       });
-      return { plant, sim: undefined, description: { kind: 'mqtt', url: plant.url, client_id: p.client_id, topic_prefix: p.topic_prefix } };
+      return { plant, description: { kind: 'mqtt', url: plant.url, client_id: p.client_id, topic_prefix: p.topic_prefix } };
     }
     case 'serial': {
       const plant = await SerialPlant.open(p, {
@@ -72,7 +66,7 @@ export async function openPlant(loaded: LoadedConfig, opts: OpenPlantOptions): P
         ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
       });
       const port = opts.serialPath ?? ('path' in p.port ? p.port.path : `usb ${p.port.vendor_id}:${p.port.product_id}`);
-      return { plant, sim: undefined, description: { kind: 'serial', port, framing: p.framing, baud: p.baud } };
+      return { plant, description: { kind: 'serial', port, framing: p.framing, baud: p.baud } };
     }
   }
 }
