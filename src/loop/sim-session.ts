@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { filter, firstValueFrom, lastValueFrom, scan, tap, timeout } from 'rxjs';
+import { filter, firstValueFrom, lastValueFrom, scan, tap, timeout, type Subscription } from 'rxjs';
 import type { LoadedConfig } from '../config/load-config.js';
-import type { PlantPort } from '../io/plant.js';
+import type { PlantEvent, PlantPort } from '../io/plant.js';
 import { Rng } from '../core/rng.js';
 import { buildTaskCost, expressionScope } from '../costs/build-task-cost.js';
 import { compileCondition } from '../costs/expression-compiler.js';
@@ -100,6 +100,7 @@ export class SimSession {
   private transitions = 0;
   /** The plant's kind and where it is, for the start-up log line. */
   plantInfo: Record<string, unknown> = {};
+  private linkEvents: Subscription | undefined;
   private wireT0: number | undefined; // stamp (daemon clock) of the run's first reading (wire plants), s
   private readonly success: { test(s: ArrayLike<number>, a: ArrayLike<number>): boolean };
   private readonly initRng: Rng;
@@ -170,7 +171,17 @@ export class SimSession {
     warmUp(planner, sampleInitialState(c.scenario.initial_state, model.stateNames, rng.fork()));
     const session = new SimSession(loaded, plant, inProcess, planner, cost, filter, model, log, realtime, rng.fork(), safety, learning, link);
     session.plantInfo = description;
+    session.linkEvents = plant.events$?.subscribe((e) => session.onLinkEvent(e));
     return session;
+  }
+
+  /** Clock steps and robot restarts go into the transition log, so that a replay knows of them. */
+  private onLinkEvent(e: PlantEvent): void {
+    if (e.kind !== 'clock_step' && e.kind !== 'robot_restart') return;
+    // Transitions of a wire plant are timed from the run's first reading, on the daemon clock the link maps stamps to.
+    const now = performance.now() / 1000;
+    const { kind, ...detail } = e;
+    this.log?.appendEvent({ t: now - (this.wireT0 ?? now), kind, detail });
   }
 
   get logPath(): string | undefined {
@@ -289,6 +300,7 @@ export class SimSession {
   }
 
   async close(): Promise<void> {
+    this.linkEvents?.unsubscribe();
     this.link?.close();
     this.safety.close();
     await this.learning?.close();
