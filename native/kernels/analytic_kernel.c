@@ -6,8 +6,12 @@
  *   analyticStep(robot, params, integrator, substeps, dt, states, actions, out, count[, exact]): void
  *   stateFeatures(angularMask, states, nx, actions, nu, count, out): void
  *
- * The formulas are those of src/models/analytic/{cartpole,pendulum}.ts integrated by
- * src/models/integrators.ts, in the same order (analytic_dynamics.inc), in one of two precisions:
+ *   analyticRobots(): string   the robot table, one line per robot: "name nx nu param,param,..."
+ *
+ * The robots are those of the one table in robots.h (each in robots/<name>.h, the C part of its
+ * src/models/analytic/<name>.ts descriptor); the robot argument is its index there, and nx and nu
+ * are checked against it. Any nq and nu: robot_step.inc integrates a robot as
+ * src/models/integrators.ts does, in the same order, in one of two precisions:
  *   exact = false (default): float32 throughout, 16 lanes per AVX-512 vector and no rounding
  *     steps; a few float32 ulps from the TypeScript per step (about 1e-6 relative over 30 steps).
  *   exact = true: double, as JavaScript computes, rounded to float32 exactly where the TypeScript
@@ -22,12 +26,8 @@
 #include "vector_math_f32.h"
 #include "row_transpose.h"
 
-enum robot { ROBOT_CARTPOLE = 0, ROBOT_PENDULUM = 1 };
 enum integrator { INTEGRATOR_RK4 = 0, INTEGRATOR_SEMI_IMPLICIT_EULER = 1 };
 
-/* Params as the TypeScript closures precompute them. */
-#define CARTPOLE_PARAMS 7 /* [Mt, J, ml, g, bx, bth, gear] */
-#define PENDULUM_PARAMS 4 /* [mgl, J, b, gear] */
 #define MAX_SUBSTEPS 1000000
 
 #define BLOCK TRANSPOSE_ROWS /* samples per block */
@@ -47,6 +47,7 @@ enum integrator { INTEGRATOR_RK4 = 0, INTEGRATOR_SEMI_IMPLICIT_EULER = 1 };
 #define COL_STORE(p, v) vf_store(p, vf_from_f64(v))
 #define NAME(f) CAT(f, _f64)
 #include "analytic_dynamics.inc"
+typedef robot_step_fn_f64 step_fn_f64;
 #undef REAL
 #undef VEC
 #undef NV
@@ -67,6 +68,7 @@ enum integrator { INTEGRATOR_RK4 = 0, INTEGRATOR_SEMI_IMPLICIT_EULER = 1 };
 #define COL_STORE(p, v) vs_store(p, v)
 #define NAME(f) CAT(f, _f32)
 #include "analytic_dynamics.inc"
+typedef robot_step_fn_f32 step_fn_f32;
 #undef REAL
 #undef VEC
 #undef NV
@@ -77,51 +79,58 @@ enum integrator { INTEGRATOR_RK4 = 0, INTEGRATOR_SEMI_IMPLICIT_EULER = 1 };
 #undef COL_STORE
 #undef NAME
 
-/* ---- the batch ---- */
+/* ---- the robot table ---- */
 
-static void step_batch(bool exact, int robot, int integrator, int substeps, double dt, const double *params, const float *states, const float *actions, float *out,
-                       size_t count) {
-  const int nx = robot == ROBOT_CARTPOLE ? 4 : 2;
-  if (exact) {
-    const step_setup_f64 c = make_setup_f64(robot, integrator, substeps, dt, params);
-    step_batch_f64(&c, nx, states, actions, out, count);
-  } else {
-    const step_setup_f32 c = make_setup_f32(robot, integrator, substeps, dt, params);
-    step_batch_f32(&c, nx, states, actions, out, count);
-  }
-}
+typedef struct {
+  const char *name, *param_names;
+  int nq, nu, nparams;
+  step_fn_f32 step_f32;
+  step_fn_f64 step_f64;
+} robot_entry;
+
+#define ROBOT_ENTRY(r) {#r, CAT(r, _PARAM_NAMES), CAT(r, _NQ), CAT(r, _NU), CAT(r, _NPARAMS), CAT(r, _step_f32), CAT(r, _step_f64)},
+static const robot_entry ROBOTS[] = {MPCD_ROBOTS(ROBOT_ENTRY)};
+#undef ROBOT_ENTRY
+#define ROBOT_COUNT ((int)(sizeof ROBOTS / sizeof ROBOTS[0]))
 
 #define STEP_FN "mlp_kernel.analyticStep"
 
 static napi_value AnalyticStep(napi_env env, napi_callback_info info) {
   char message[ARG_ERROR_SIZE];
-  napi_value argv[10];
+  napi_value argv[12];
   size_t argc;
-  if (!arg_list_between(env, info, STEP_FN, "robot, params, integrator, substeps, dt, states, actions, out, count[, exact]", 9, 10, argv, &argc)) return NULL;
-  int64_t robot, integrator, substeps, count;
+  if (!arg_list_between(env, info, STEP_FN, "robot, params, nx, nu, integrator, substeps, dt, states, actions, out, count[, exact]", 11, 12, argv, &argc))
+    return NULL;
+  int64_t robot, nx, nu, integrator, substeps, count;
   bool exact = false;
   double dt, *params;
   float *states, *actions, *out;
   size_t params_len, states_len, actions_len, out_len;
-  if (!arg_integer(env, argv[0], STEP_FN, "robot (0 cartpole, 1 pendulum)", 0, 1, &robot)) return NULL;
+  if (!arg_integer(env, argv[0], STEP_FN, "robot (an index into analyticRobots())", 0, ROBOT_COUNT - 1, &robot)) return NULL;
   if (!arg_typed_array(env, argv[1], napi_float64_array, STEP_FN, "params", "a Float64Array", (void **)&params, &params_len)) return NULL;
-  if (!arg_integer(env, argv[2], STEP_FN, "integrator (0 rk4, 1 semi-implicit Euler)", 0, 1, &integrator)) return NULL;
-  if (!arg_integer(env, argv[3], STEP_FN, "substeps", 1, MAX_SUBSTEPS, &substeps)) return NULL;
-  if (!arg_number(env, argv[4], STEP_FN, "dt", &dt)) return NULL;
-  if (!arg_typed_array(env, argv[5], napi_float32_array, STEP_FN, "states", "a Float32Array", (void **)&states, &states_len)) return NULL;
-  if (!arg_typed_array(env, argv[6], napi_float32_array, STEP_FN, "actions", "a Float32Array", (void **)&actions, &actions_len)) return NULL;
-  if (!arg_typed_array(env, argv[7], napi_float32_array, STEP_FN, "out", "a Float32Array", (void **)&out, &out_len)) return NULL;
-  if (!arg_integer(env, argv[8], STEP_FN, "count", 0, 9007199254740991.0, &count)) return NULL;
-  if (argc == 10 && !arg_bool(env, argv[9], STEP_FN, "exact", &exact)) return NULL;
+  if (!arg_integer(env, argv[2], STEP_FN, "nx", 1, 1 << 16, &nx)) return NULL;
+  if (!arg_integer(env, argv[3], STEP_FN, "nu", 1, 1 << 16, &nu)) return NULL;
+  if (!arg_integer(env, argv[4], STEP_FN, "integrator (0 rk4, 1 semi-implicit Euler)", 0, 1, &integrator)) return NULL;
+  if (!arg_integer(env, argv[5], STEP_FN, "substeps", 1, MAX_SUBSTEPS, &substeps)) return NULL;
+  if (!arg_number(env, argv[6], STEP_FN, "dt", &dt)) return NULL;
+  if (!arg_typed_array(env, argv[7], napi_float32_array, STEP_FN, "states", "a Float32Array", (void **)&states, &states_len)) return NULL;
+  if (!arg_typed_array(env, argv[8], napi_float32_array, STEP_FN, "actions", "a Float32Array", (void **)&actions, &actions_len)) return NULL;
+  if (!arg_typed_array(env, argv[9], napi_float32_array, STEP_FN, "out", "a Float32Array", (void **)&out, &out_len)) return NULL;
+  if (!arg_integer(env, argv[10], STEP_FN, "count", 0, 9007199254740991.0, &count)) return NULL;
+  if (argc == 12 && !arg_bool(env, argv[11], STEP_FN, "exact", &exact)) return NULL;
+  const robot_entry *r = &ROBOTS[robot];
 
   if (!isfinite(dt)) {
     snprintf(message, sizeof message, "%s: dt must be finite, got %g", STEP_FN, dt);
     return arg_throw_range(env, message);
   }
-  const size_t want_params = robot == ROBOT_CARTPOLE ? CARTPOLE_PARAMS : PENDULUM_PARAMS;
-  if (params_len != want_params) {
-    snprintf(message, sizeof message, "%s: params.length is %zu, but the %s needs %zu (%s)", STEP_FN, params_len, robot == ROBOT_CARTPOLE ? "cartpole" : "pendulum",
-             want_params, robot == ROBOT_CARTPOLE ? "Mt, J, ml, g, bx, bth, gear" : "mgl, J, b, gear");
+  if (nx != 2 * r->nq || nu != r->nu) {
+    snprintf(message, sizeof message, "%s: the %s has nx %d and nu %d, but nx %lld and nu %lld were passed", STEP_FN, r->name, 2 * r->nq, r->nu, (long long)nx,
+             (long long)nu);
+    return arg_throw_range(env, message);
+  }
+  if (params_len != (size_t)r->nparams) {
+    snprintf(message, sizeof message, "%s: params.length is %zu, but the %s needs %d (%s)", STEP_FN, params_len, r->name, r->nparams, r->param_names);
     return arg_throw_range(env, message);
   }
   for (size_t i = 0; i < params_len; i++) {
@@ -130,29 +139,45 @@ static napi_value AnalyticStep(napi_env env, napi_callback_info info) {
       return arg_throw_range(env, message);
     }
   }
-  const int nx = robot == ROBOT_CARTPOLE ? 4 : 2;
   /* count <= every length first (nx, nu >= 1), so the products below cannot overflow. */
   const uint64_t n = (uint64_t)count;
-  if (n > states_len || n * nx > states_len) {
-    snprintf(message, sizeof message, "%s: states too short: count %llu * %d states > states.length %zu", STEP_FN, (unsigned long long)n, nx, states_len);
+  if (n > states_len || n * (uint64_t)nx > states_len) {
+    snprintf(message, sizeof message, "%s: states too short: count %llu * %lld states > states.length %zu", STEP_FN, (unsigned long long)n, (long long)nx, states_len);
     return arg_throw_range(env, message);
   }
-  if (n > actions_len) {
-    snprintf(message, sizeof message, "%s: actions too short: count %llu * 1 action > actions.length %zu", STEP_FN, (unsigned long long)n, actions_len);
+  if (n > actions_len || n * (uint64_t)nu > actions_len) {
+    snprintf(message, sizeof message, "%s: actions too short: count %llu * %lld actions > actions.length %zu", STEP_FN, (unsigned long long)n, (long long)nu,
+             actions_len);
     return arg_throw_range(env, message);
   }
-  if (n > out_len || n * nx > out_len) {
-    snprintf(message, sizeof message, "%s: out too short: count %llu * %d states > out.length %zu", STEP_FN, (unsigned long long)n, nx, out_len);
+  if (n > out_len || n * (uint64_t)nx > out_len) {
+    snprintf(message, sizeof message, "%s: out too short: count %llu * %lld states > out.length %zu", STEP_FN, (unsigned long long)n, (long long)nx, out_len);
     return arg_throw_range(env, message);
   }
   if (n == 0) return arg_undefined(env);
   /* Each block is read before it is written, so out may be states itself, but no other overlap. */
-  const size_t state_bytes = n * nx * sizeof(float), action_bytes = n * sizeof(float);
+  const size_t state_bytes = n * (size_t)nx * sizeof(float), action_bytes = n * (size_t)nu * sizeof(float);
   if ((out != states && arg_overlaps(out, state_bytes, states, state_bytes)) || arg_overlaps(out, state_bytes, actions, action_bytes))
     return arg_throw_range(env, STEP_FN ": out must not share memory with actions, nor with states unless it is states itself");
 
-  step_batch(exact, (int)robot, (int)integrator, (int)substeps, dt, params, states, actions, out, (size_t)n);
+  if (exact)
+    r->step_f64(params, (int)integrator, (int)substeps, dt, states, actions, out, (size_t)n);
+  else
+    r->step_f32(params, (int)integrator, (int)substeps, dt, states, actions, out, (size_t)n);
   return arg_undefined(env);
+}
+
+/* The robot table, one line per robot in index order: "name nx nu param,param,...". */
+static napi_value AnalyticRobots(napi_env env, napi_callback_info info) {
+  (void)info;
+  char table[4096];
+  size_t at = 0;
+  for (int i = 0; i < ROBOT_COUNT && at < sizeof table; i++)
+    at += (size_t)snprintf(table + at, sizeof table - at, "%s%s %d %d %s", i == 0 ? "" : "\n", ROBOTS[i].name, 2 * ROBOTS[i].nq, ROBOTS[i].nu, ROBOTS[i].param_names);
+  if (at >= sizeof table) at = sizeof table - 1;
+  napi_value result;
+  if (napi_create_string_utf8(env, table, at, &result) != napi_ok) return NULL;
+  return result;
 }
 
 /* ---- learners' input features ---- */
@@ -245,6 +270,7 @@ static napi_value StateFeatures(napi_env env, napi_callback_info info) {
 bool define_analytic_kernel(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"analyticStep", NULL, AnalyticStep, NULL, NULL, NULL, napi_default, NULL},
+      {"analyticRobots", NULL, AnalyticRobots, NULL, NULL, NULL, napi_default, NULL},
       {"stateFeatures", NULL, StateFeatures, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) == napi_ok;

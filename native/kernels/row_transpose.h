@@ -1,6 +1,7 @@
 /*
- * Transposes of 16 rows of 2 or 4 floats ([16, nx], row-major) to one 16-float column per
- * field and back, with vector shuffles where the compiler has __builtin_shufflevector.
+ * Transposes of 16 rows of n floats ([16, n], row-major) to one 16-float column per field and
+ * back: for n = 2 and 4 with vector shuffles where the compiler has __builtin_shufflevector,
+ * for any other n (and without it) element by element.
  */
 #ifndef MPCD_ROW_TRANSPOSE_H
 #define MPCD_ROW_TRANSPOSE_H
@@ -81,6 +82,30 @@ VM_INLINE void columns_to_rows2(const float *cols, size_t stride, float *p) {
 #else
   for (int k = 0; k < TRANSPOSE_ROWS; k++) p[k * 2] = cols[0 * stride + k], p[k * 2 + 1] = cols[1 * stride + k];
 #endif
+}
+
+/* rows [16, n] at p -> cols[j * stride + k] = field j of row k, for any n >= 1. */
+VM_INLINE void rows_to_columns(const float *p, int n, float *cols, size_t stride) {
+  if (n == 4) {
+    rows4_to_columns(p, cols, stride);
+  } else if (n == 2) {
+    rows2_to_columns(p, cols, stride);
+  } else {
+    for (int j = 0; j < n; j++)
+      for (int k = 0; k < TRANSPOSE_ROWS; k++) cols[j * stride + k] = p[k * n + j];
+  }
+}
+
+/* The inverse of rows_to_columns. */
+VM_INLINE void columns_to_rows(const float *cols, size_t stride, int n, float *p) {
+  if (n == 4) {
+    columns_to_rows4(cols, stride, p);
+  } else if (n == 2) {
+    columns_to_rows2(cols, stride, p);
+  } else {
+    for (int j = 0; j < n; j++)
+      for (int k = 0; k < TRANSPOSE_ROWS; k++) p[k * n + j] = cols[j * stride + k];
+  }
 }
 
 #endif /* MPCD_ROW_TRANSPOSE_H */

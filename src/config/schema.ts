@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { cartpoleParams } from '../models/analytic/cartpole.js';
-import { pendulumParams } from '../models/analytic/pendulum.js';
+import { robots } from '../models/analytic/registry.js';
+import type { AnyRobotDescriptor } from '../models/analytic/robot-descriptor.js';
 import { cpuSetSchema } from './cpu-set-schema.js';
 import { learningSchema, residualSchema } from './learning-schema.js';
 import { mqttPlantSchema } from './mqtt-plant-schema.js';
@@ -29,10 +29,15 @@ const modelCommon = {
   residual: residualSchema.optional(),
 };
 
-export const modelSchema = z.discriminatedUnion('robot', [
-  z.object({ robot: z.literal('cartpole'), params: cartpoleParams.default(cartpoleParams.parse({})), ...modelCommon }).strict(),
-  z.object({ robot: z.literal('pendulum'), params: pendulumParams.default(pendulumParams.parse({})), ...modelCommon }).strict(),
-]);
+/** One robot's `model`: its name as the discriminator, its own params schema. */
+function robotModel<R extends AnyRobotDescriptor>(robot: R) {
+  const params = robot.params as R['params'];
+  return z.object({ robot: z.literal(robot.name as R['name']), params: params.default(params.parse({}) as z.util.NoUndefined<z.output<R['params']>>), ...modelCommon }).strict();
+}
+type RobotModels<T extends readonly AnyRobotDescriptor[]> = { -readonly [I in keyof T]: ReturnType<typeof robotModel<T[I]>> };
+
+/** `model`: a discriminated union on `robot` over every registered robot (registry.ts). */
+export const modelSchema = z.discriminatedUnion('robot', robots.map(robotModel) as unknown as RobotModels<typeof robots>);
 
 /** Where the rollouts run; the same for every planner. */
 const rolloutPlacement = {

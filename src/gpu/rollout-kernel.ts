@@ -68,7 +68,7 @@ export function buildRolloutKernel(config: Config, maxSamples: number): RolloutK
   const horizon = config.planner.horizon;
   const block = new ParamBlock();
   const dynamics = emitDynamics(config.model, block);
-  if (dynamics === undefined) return { unsupported: `model.robot "${config.model.robot}" has no WGSL dynamics (src/gpu/wgsl-dynamics.ts)` };
+  if (dynamics === undefined) return { unsupported: `model.robot "${config.model.robot}" has no WGSL dynamics (its descriptor in src/models/analytic/ has no wgsl part)` };
   const integrator = emitIntegrator(config.model.integrator, config.model.substeps, nx, nu, config.control.period, block);
   let cost: string;
   try {

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import type { ContinuousDynamics } from '../dynamics.js';
+import { continuousDynamics, defineRobot } from './robot-descriptor.js';
 
 /**
  * Cart-pole: a cart on a rail (x, m) carrying a uniform pole on a hinge (theta, rad).
  * theta = 0 is upright, theta = pi hangs; positive theta tips the pole toward +x.
  * State [x, theta, x_dot, theta_dot]; action [u], cart force = gear * u (N).
+ * Written three times, side by side: TypeScript (derivatives), C (native/kernels/robots/cartpole.h)
+ * and WGSL (wgsl), all reading the constants computed here.
  */
 export const cartpoleParams = z
   .object({
@@ -28,15 +31,17 @@ export function cartpoleConstants(p: CartpoleParams): { ml: number; Mt: number; 
   return { ml: m * l, Mt: p.cart_mass + m, J: I + m * l * l /* about the hinge */ };
 }
 
-export function cartpole(p: CartpoleParams): ContinuousDynamics {
-  const { ml, Mt, J } = cartpoleConstants(p);
-  const { cart_damping: bx, pole_damping: bth, gear, gravity: g } = p;
-  return {
-    stateNames: ['x', 'theta', 'x_dot', 'theta_dot'],
-    actionNames: ['u'],
-    angular: [false, true, false, false],
-    nq: 2,
-    derivatives(states, actions, deriv, count) {
+export const cartpoleRobot = defineRobot({
+  name: 'cartpole',
+  params: cartpoleParams,
+  stateNames: ['x', 'theta', 'x_dot', 'theta_dot'],
+  actionNames: ['u'],
+  angular: [false, true, false, false],
+  nq: 2,
+  derivatives(p) {
+    const { ml, Mt, J } = cartpoleConstants(p);
+    const { cart_damping: bx, pole_damping: bth, gear, gravity: g } = p;
+    return (states, actions, deriv, count) => {
       for (let k = 0; k < count; k++) {
         const o = k * 4;
         const th = states[o + 1]!;
@@ -55,6 +60,43 @@ export function cartpole(p: CartpoleParams): ContinuousDynamics {
         deriv[o + 2] = (J * f1 - b * f2) / det;
         deriv[o + 3] = (Mt * f2 - b * f1) / det;
       }
+    };
+  },
+  native: {
+    kernel: 'cartpole',
+    paramNames: ['Mt', 'J', 'ml', 'g', 'bx', 'bth', 'gear'],
+    paramBlock(p) {
+      const { Mt, J, ml } = cartpoleConstants(p);
+      return Float64Array.of(Mt, J, ml, p.gravity, p.cart_damping, p.pole_damping, p.gear);
     },
-  };
+  },
+  wgsl: {
+    dynamics(p, refs) {
+      const { ml, Mt, J } = cartpoleConstants(p);
+      return /* wgsl */ `
+fn dynamics(s: array<f32, 4>, a: array<f32, 1>) -> array<f32, 4> {
+  let gear = ${refs.ref(p.gear)};
+  let bx = ${refs.ref(p.cart_damping)};
+  let bth = ${refs.ref(p.pole_damping)};
+  let ml = ${refs.ref(ml)};
+  let mlg = ${refs.ref(ml * p.gravity)};
+  let Mt = ${refs.ref(Mt)};
+  let J = ${refs.ref(J)};
+  let MtJ = ${refs.ref(Mt * J)};
+  let xd = s[2];
+  let thd = s[3];
+  let sc = mpcd_sincos(s[1]);
+  let f1 = gear * a[0] - bx * xd + ml * sc.x * thd * thd;
+  let f2 = mlg * sc.x - bth * thd;
+  let b = ml * sc.y;
+  let det = MtJ - b * b;
+  return array<f32, 4>(xd, thd, (J * f1 - b * f2) / det, (Mt * f2 - b * f1) / det);
+}
+`;
+    },
+  },
+});
+
+export function cartpole(p: CartpoleParams): ContinuousDynamics {
+  return continuousDynamics(cartpoleRobot, p);
 }

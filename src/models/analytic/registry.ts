@@ -1,24 +1,32 @@
-import type { z } from 'zod';
 import type { ContinuousDynamics } from '../dynamics.js';
-import { cartpole, cartpoleParams } from './cartpole.js';
-import { pendulum, pendulumParams } from './pendulum.js';
+import { cartpoleRobot } from './cartpole.js';
+import { pendulumRobot } from './pendulum.js';
+import { continuousDynamics, type AnyRobotDescriptor } from './robot-descriptor.js';
 
 /**
- * Every analytic robot mpcd knows, by the name used as `model.robot` in config.
- * To add a robot: write its file beside this one (params schema + ContinuousDynamics) and add
- * it here.
+ * Every analytic robot mpcd knows, one line each; `model.robot` in config is a descriptor's name.
+ * To add a robot: write its file beside this one exporting its RobotDescriptor (defineRobot), and
+ * add it here; the config schema, the native and GPU paths and the parity tests follow.
  */
-export const analyticRobots = {
-  cartpole: { params: cartpoleParams, create: cartpole },
-  pendulum: { params: pendulumParams, create: pendulum },
-} as const satisfies Record<string, { params: z.ZodType; create: (p: never) => ContinuousDynamics }>;
+export const robots = [
+  cartpoleRobot,
+  pendulumRobot,
+] as const;
 
-export type RobotName = keyof typeof analyticRobots;
-export const robotNames = Object.keys(analyticRobots) as RobotName[];
+export type RobotName = (typeof robots)[number]['name'];
+export const robotNames: readonly RobotName[] = robots.map((r) => r.name);
+
+const byName = new Map<string, AnyRobotDescriptor>(robots.map((r) => [r.name, r]));
+
+/** The robot's descriptor; throws a RangeError for a name not registered. */
+export function robotDescriptor(name: string): AnyRobotDescriptor {
+  const robot = byName.get(name);
+  if (robot === undefined) throw new RangeError(`unknown robot "${name}"; expected one of: ${robotNames.join(', ')}`);
+  return robot;
+}
 
 /** Builds a robot's continuous dynamics from raw (unvalidated) params; throws zod errors. */
-export function createAnalytic(robot: RobotName, rawParams: unknown): ContinuousDynamics {
-  const entry = analyticRobots[robot];
-  const params = entry.params.parse(rawParams ?? {});
-  return (entry.create as (p: unknown) => ContinuousDynamics)(params);
+export function createAnalytic(robot: string, rawParams: unknown): ContinuousDynamics {
+  const descriptor = robotDescriptor(robot);
+  return continuousDynamics(descriptor, descriptor.params.parse(rawParams ?? {}));
 }

@@ -7,9 +7,10 @@ import { loadNativeMlpAddon } from './native-mlp-kernel.js';
  */
 export interface NativeVectorKernels {
   /**
-   * One control period for `count` samples: robot 0 cartpole (params [Mt, J, ml, g, bx, bth,
-   * gear]) or 1 pendulum (params [mgl, J, b, gear]); integrator 0 rk4, 1 semi-implicit Euler.
-   * states [count, nx], actions [count, 1], out [count, nx]; out may be states itself.
+   * One control period for `count` samples of the robot at index `robot` of analyticRobots(),
+   * with its params block (a robot descriptor's native.paramBlock); nx and nu must be the
+   * table's; integrator 0 rk4, 1 semi-implicit Euler.
+   * states [count, nx], actions [count, nu], out [count, nx]; out may be states itself.
    * exact = false (default): float32 arithmetic, a few ulps from the TypeScript models per step;
    * true: double arithmetic rounded where they round, matching them bit for bit nearly always,
    * about three times slower.
@@ -17,6 +18,8 @@ export interface NativeVectorKernels {
   analyticStep(
     robot: number,
     params: Float64Array,
+    nx: number,
+    nu: number,
     integrator: number,
     substeps: number,
     dt: number,
@@ -26,6 +29,8 @@ export interface NativeVectorKernels {
     count: number,
     exact?: boolean,
   ): void;
+  /** The native robot table (native/kernels/robots.h), one line per robot in index order: "name nx nu param,param,...". */
+  analyticRobots(): string;
   /**
    * out [count, d]: per sample, each state's sin and cos where angularMask[i] is nonzero, else its
    * value, then the nu actions. angularMask [nx], states [count, nx], actions [count, nu].
@@ -66,7 +71,7 @@ export interface NativeVectorKernels {
   expressionOpcodes(): string;
 }
 
-const FUNCTIONS = ['analyticStep', 'stateFeatures', 'evalExpression', 'expressionOpcodes'] as const;
+const FUNCTIONS = ['analyticStep', 'analyticRobots', 'stateFeatures', 'evalExpression', 'expressionOpcodes'] as const;
 
 let loaded: NativeVectorKernels | undefined;
 let failure: MpcdError | undefined;
