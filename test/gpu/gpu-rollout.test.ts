@@ -8,6 +8,7 @@ import { buildTaskCost } from '../../src/costs/build-task-cost.js';
 import { GpuRollout } from '../../src/gpu/gpu-rollout.js';
 import { unsupportedFeature } from '../../src/gpu/rollout-kernel.js';
 import { residualSpecForConfig } from '../../src/learning/residual-spec-for-config.js';
+import { robots } from '../../src/models/analytic/registry.js';
 import { buildAnalyticModel, buildModel } from '../../src/models/build-model.js';
 import { HybridModel } from '../../src/models/hybrid-model.js';
 import type { EnsembleSnapshot } from '../../src/models/residual/ensemble-snapshot.js';
@@ -81,6 +82,35 @@ task:
 ${plant(['theta', 'theta_dot'], 'u')}`,
     'gpu test pendulum',
   );
+
+/**
+ * A config any registered robot runs: its default params, a quadratic cost on every state and
+ * an effort cost on every action, from a start with its angles near hanging (3 rad).
+ */
+function robotConfig(robot: (typeof robots)[number], integrator: 'rk4' | 'semi_implicit_euler'): { config: Config; start: Float32Array } {
+  const each = (names: readonly string[], value: string): string => `{ ${names.map((n) => `${n}: ${value}`).join(', ')} }`;
+  const config = parseConfigText(
+    `
+seed: 5
+model: { robot: ${robot.name}, integrator: ${integrator}, substeps: 2 }
+control: { period: 0.02, action_bounds: ${each(robot.actionNames, '[-1, 1]')} }
+planner: { kind: mppi, samples: ${K}, horizon: ${H}, noise_std: ${each(robot.actionNames, '0.6')} }
+task:
+  cost:
+    - { kind: quadratic, weights: ${each(robot.stateNames, '1')}, weight: 1, terminal_weight: 3 }
+    - { kind: effort, weights: ${each(robot.actionNames, '0.1')} }
+  success: { expr: "1 > 0" }
+plant:
+  kind: sim
+  mjcf: unused.xml
+  state: [${robot.stateNames.map((s) => `{ name: ${s}, joint: j, field: qpos }`).join(', ')}]
+  actions: [${robot.actionNames.map((a) => `{ name: ${a}, actuator: a }`).join(', ')}]
+`,
+    `gpu test ${robot.name}`,
+  );
+  const start = Float32Array.from(robot.angular, (angle, i) => (angle ? 3.0 : i < robot.nq ? 0.05 : 0.1));
+  return { config, start };
+}
 
 const W1_RESIDUAL = ', residual: { members: 5, elites: 5, hidden: [64, 64] }';
 const CARTPOLE_START = Float32Array.from([0.05, 3.0, 0, 0.1]);
@@ -229,6 +259,20 @@ describe('GpuRollout matches RolloutEngine', () => {
       assertAgree(t, await gpuCosts(gpu, CARTPOLE_START, actions, ODD_COUNT), cpuCosts(config, snapshot, CARTPOLE_START, actions, ODD_COUNT), `hidden ${hidden}`);
     }
   });
+
+  for (const robot of robots.filter((r) => r.wgsl !== undefined)) {
+    for (const integrator of ['rk4', 'semi_implicit_euler'] as const) {
+      it(`every registered robot: ${robot.name}, ${integrator}, default params, quadratic + effort`, async (t) => {
+        const { config, start } = robotConfig(robot, integrator);
+        const gpu = await open(t, config);
+        if (gpu === undefined) return;
+        const actions = randomActions(robot.actionNames.length, 15);
+        for (const count of [K, ODD_COUNT]) {
+          assertAgree(t, await gpuCosts(gpu, start, actions, count), cpuCosts(config, undefined, start, actions, count), `${robot.name} K=${count}`);
+        }
+      });
+    }
+  }
 
   it('pendulum, semi-implicit Euler with 2 substeps, expression + quadratic + bounds + effort', async (t) => {
     const config = pendulumConfig();
