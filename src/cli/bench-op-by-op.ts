@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema.js';
 import type { Rng } from '../core/rng.js';
-import { cartpoleParams } from '../models/analytic/cartpole.js';
+import { cartpoleConstants, cartpoleParams } from '../models/analytic/cartpole.js';
 import { foldInputNormalizer, type EnsembleSnapshot } from '../models/residual/ensemble-snapshot.js';
 import { tf } from '../models/residual/tf-backend.js';
 import { actionBounds, perAction } from '../planning/build-planner.js';
@@ -42,7 +42,7 @@ export class OpByOpMppi implements TickPlanner {
   private readonly substeps: number;
   private readonly runningWeight: number;
   private readonly terminalWeight: number;
-  // Cart-pole constants, as models/analytic/cartpole.ts derives them from the parameters.
+  // Cart-pole constants, from models/analytic/cartpole.ts (W1 is the cart-pole task by definition).
   private readonly gear: number;
   private readonly bx: number;
   private readonly bth: number;
@@ -72,15 +72,14 @@ export class OpByOpMppi implements TickPlanner {
     this.runningWeight = term.weight;
     this.terminalWeight = term.terminal_weight;
     const cp = cartpoleParams.parse(config.model.params);
-    const l = cp.pole_length / 2;
-    const I = cp.pole_inertia ?? (cp.pole_mass * cp.pole_length * cp.pole_length) / 12;
+    const { ml, Mt, J } = cartpoleConstants(cp);
     this.gear = cp.gear;
     this.bx = cp.cart_damping;
     this.bth = cp.pole_damping;
-    this.ml = cp.pole_mass * l;
-    this.mlg = this.ml * cp.gravity;
-    this.Mt = cp.cart_mass + cp.pole_mass;
-    this.J = I + cp.pole_mass * l * l;
+    this.ml = ml;
+    this.mlg = ml * cp.gravity;
+    this.Mt = Mt;
+    this.J = J;
     this.angular = snapshot.spec.angular;
     const bounds = actionBounds(config, names);
     this.noiseStd = tf.tensor1d(perAction(p.noise_std, names, 1));
