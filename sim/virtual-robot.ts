@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { Subscription, type Observable, type SchedulerLike } from 'rxjs';
+import { ClockOffsetBound } from '../src/io/clock-offset.js';
 import { CommandGate, type CommandEnvelope } from '../src/io/command-envelope.js';
 import type { ArmCommand, Observation } from '../src/io/plant.js';
 import { createLogger } from '../src/telemetry/logger.js';
@@ -61,7 +62,8 @@ export interface VirtualRobotCounts {
 export class VirtualRobot {
   readonly counts: VirtualRobotCounts = { published: 0, commands: 0, applied: 0, rejected: {}, resets: 0, linkTimeouts: 0 };
   private readonly gate = new CommandGate();
-  private readonly offset = new ClockOffset();
+  /** (robot clock − daemon clock), as CommandGate keeps it, to place a command's expiry in robot time. */
+  private readonly offset = new ClockOffsetBound();
   private readonly subs = new Subscription();
   private readonly log: Logger;
   private readonly period: number;
@@ -92,7 +94,7 @@ export class VirtualRobot {
         const now = robot.now();
         robot.lastHeard = now;
         robot.gate.observeClock(stamp, now);
-        robot.offset.observe(stamp, now);
+        robot.offset.observe(now - stamp, now);
       }),
     );
     if (opts.daemonSession$) robot.subs.add(opts.daemonSession$.subscribe(() => robot.onDaemonSession()));
@@ -123,7 +125,7 @@ export class VirtualRobot {
     const now = this.now();
     this.lastHeard = now;
     this.counts.commands++;
-    this.offset.observe(cmd.stamp, now);
+    this.offset.observe(now - cmd.stamp, now);
     const verdict = this.gate.check(cmd, now);
     const age = now - cmd.stamp - this.offset.value;
     const applied = verdict === 'apply' && this.armed && !this.estopped;
@@ -228,28 +230,5 @@ export class VirtualRobot {
     this.opts.recorder?.write({ ev: 'reset', x0: Array.from(x0) }, this.anchor);
     this.opts.plant.reset(x0);
     this.opts.plant.send(this.opts.safeAction);
-  }
-}
-
-/**
- * The robot's estimate of (robot clock - daemon clock), as CommandGate keeps it (the smallest
- * receive - stamp seen, relaxed by a drift allowance), to place a command's expiry in robot time.
- */
-class ClockOffset {
-  value = Infinity;
-  private at = 0;
-
-  constructor(private readonly driftAllowance = 5e-4) {}
-
-  observe(stamp: number, now: number): void {
-    if (!Number.isFinite(stamp) || !Number.isFinite(now)) return;
-    const relaxed = this.value === Infinity ? Infinity : this.value + this.driftAllowance * Math.max(0, now - this.at);
-    this.value = Math.min(relaxed, now - stamp);
-    this.at = now;
-  }
-
-  reset(): void {
-    this.value = Infinity;
-    this.at = 0;
   }
 }

@@ -1,3 +1,5 @@
+import { ClockOffsetBound } from './clock-offset.js';
+
 /**
  * The envelope every action command travels in, on every transport. The robot applies a
  * command only if it is newer than the last one applied (seq) and younger than its ttl, and
@@ -23,16 +25,17 @@ export type CommandVerdict = 'apply' | 'duplicate_or_old' | 'stale' | 'malformed
  * between the two clocks as the smallest (receive time - stamp) seen so far: the fastest message
  * bounds the offset from above, and a queued (late) message then shows its true age.
  *
- * The bound relaxes at `driftAllowance` (s per s, default 500 ppm, more than two crystal clocks
- * drift apart): without that, a robot clock running faster than the daemon's makes every command
- * look older by drift x run time, and after some minutes every command is stale.
+ * The bound relaxes at `driftAllowance` (ClockOffsetBound): without that, a robot clock running
+ * faster than the daemon's makes every command look older by drift x run time, and after some
+ * minutes every command is stale.
  */
 export class CommandGate {
   private lastSeq = -1;
-  private offset = Infinity; // robot clock - daemon clock, upper bound, s
-  private offsetAt = 0; // robot time of the last update of `offset`, s
+  private readonly offset: ClockOffsetBound; // robot clock - daemon clock, upper bound
 
-  constructor(private readonly driftAllowance = 5e-4) {}
+  constructor(driftAllowance = 5e-4) {
+    this.offset = new ClockOffsetBound(driftAllowance);
+  }
 
   /** `now` is the robot's monotonic time of receipt, seconds. */
   check(cmd: CommandEnvelope, now: number): CommandVerdict {
@@ -42,7 +45,7 @@ export class CommandGate {
     }
     this.observeClock(cmd.stamp, now);
     if (cmd.seq <= this.lastSeq) return 'duplicate_or_old';
-    const age = now - cmd.stamp - this.offset;
+    const age = now - cmd.stamp - this.offset.value;
     if (age > cmd.ttl) return 'stale';
     this.lastSeq = cmd.seq;
     return 'apply';
@@ -50,17 +53,12 @@ export class CommandGate {
 
   /** Any other daemon-stamped message (a heartbeat) tightens the clock-offset estimate too. */
   observeClock(daemonStamp: number, now: number): void {
-    if (!Number.isFinite(daemonStamp) || !Number.isFinite(now)) return;
-    const sample = now - daemonStamp;
-    const relaxed = this.offset === Infinity ? Infinity : this.offset + this.driftAllowance * Math.max(0, now - this.offsetAt);
-    this.offset = Math.min(relaxed, sample);
-    this.offsetAt = now;
+    this.offset.observe(now - daemonStamp, now);
   }
 
   /** The daemon restarted (a new session): accept its sequence from the start. */
   reset(): void {
     this.lastSeq = -1;
-    this.offset = Infinity;
-    this.offsetAt = 0;
+    this.offset.reset();
   }
 }

@@ -1,3 +1,5 @@
+import { ClockOffsetBound } from './clock-offset.js';
+
 /**
  * The one policy by which every wire link (MQTT, serial) judges the stamps a robot puts on its
  * readings. A robot's clock is not the daemon's: it starts at 0 when the robot boots, it can be
@@ -6,9 +8,9 @@
  *
  * Per sensor channel (channels may come from different boards with different clocks), within
  * one robot session:
- * - The robot's clock is estimated against the daemon's: `offset` = the smallest
- *   (receive − stamp) over accepted readings, relaxed by `driftAllowance` per second (the
- *   fastest reading bounds the offset; as `CommandGate` does for commands on the robot side).
+ * - The robot's clock is estimated against the daemon's: a ClockOffsetBound over accepted
+ *   readings (the smallest receive − stamp, relaxed by `driftAllowance`; the robot's
+ *   CommandGate keeps the same bound for commands).
  * - `stamp_in_future`: a stamp further ahead of the robot's estimated now than `maxStampLead`
  *   is dropped and never becomes the channel's watermark.
  * - `not_newer`: a stamp not greater than the channel's last accepted one is dropped
@@ -73,16 +75,19 @@ interface StepCandidate {
 }
 
 class ChannelClock {
-  offset = NaN; // (daemon − robot) bound, s; NaN before the first accepted reading of the base
-  offsetAt = 0; // daemon time of the last offset update, s
+  readonly offset: ClockOffsetBound; // (daemon − robot) bound over the base's accepted readings; empty before the first
   base = NaN; // added to robot stamps to get daemon-clock stamps, s
   watermark = -Infinity; // last accepted robot stamp, s
   lastOut = -Infinity; // last stamp handed on (daemon clock), survives re-bases and sessions
   candidate: StepCandidate | undefined;
 
+  constructor(driftAllowance: number) {
+    this.offset = new ClockOffsetBound(driftAllowance);
+  }
+
   /** Forget the robot's clock (a new session or a re-base); what was handed on stays the floor. */
   forget(): void {
-    this.offset = NaN;
+    this.offset.reset();
     this.base = NaN;
     this.watermark = -Infinity;
     this.candidate = undefined;
@@ -107,17 +112,16 @@ export class StampPolicy {
    */
   judge(channel: string, stamp: number, now: number): StampVerdict {
     let c = this.channels.get(channel);
-    if (c === undefined) this.channels.set(channel, (c = new ChannelClock()));
+    if (c === undefined) this.channels.set(channel, (c = new ChannelClock(this.drift)));
     const sample = now - stamp;
-    if (Number.isNaN(c.offset)) return this.accept(c, stamp, now, sample, true);
-    const bound = c.offset + this.drift * Math.max(0, now - c.offsetAt);
+    if (c.offset.empty) return this.accept(c, stamp, now, sample, true);
+    const bound = c.offset.boundAt(now);
     // How far the stamp is ahead of the robot's estimated now (now − bound).
     const lead = bound - sample;
     if (lead > this.opts.maxStampLead) return this.suspect(c, channel, stamp, now, sample, 'stamp_in_future');
     if (!(stamp > c.watermark)) return this.suspect(c, channel, stamp, now, sample, 'not_newer');
     c.candidate = undefined;
-    c.offset = Math.min(bound, sample);
-    c.offsetAt = now;
+    c.offset.observe(sample, now);
     return this.accept(c, stamp, now, sample, false);
   }
 
@@ -128,8 +132,7 @@ export class StampPolicy {
 
   private accept(c: ChannelClock, stamp: number, now: number, sample: number, newBase: boolean): StampVerdict {
     if (newBase) {
-      c.offset = sample;
-      c.offsetAt = now;
+      c.offset.observe(sample, now);
       c.candidate = undefined;
       // Daemon time of arrival, but never before what was already handed on.
       c.base = Math.max(sample, nextAfter(c.lastOut) - stamp);
@@ -159,7 +162,7 @@ export class StampPolicy {
     k.lastStamp = stamp;
     if (k.count < this.opts.clockStepReadings) return { ok: false, reason };
     // Positive when the robot's clock went forward: its stamps grew, receive − stamp shrank.
-    const jump = c.offset - k.offset;
+    const jump = c.offset.value - k.offset;
     c.forget();
     this.opts.onClockStep?.({ channel, jump, dropped: k.count - 1 });
     return this.accept(c, stamp, now, sample, true);
