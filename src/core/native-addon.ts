@@ -41,8 +41,8 @@ let addon: NativeMlpAddon | undefined;
 
 /**
  * Where the built addon lives: native/kernels/build/Release under the package root, found by
- * walking up to package.json (this file runs from dist/src/models/residual when compiled, from
- * src/models/residual under a TypeScript loader).
+ * walking up to package.json (this file runs from dist/src/core when compiled, from src/core
+ * under a TypeScript loader).
  */
 export function nativeAddonPath(): string {
   const start = dirname(fileURLToPath(import.meta.url));

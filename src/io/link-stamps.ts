@@ -15,6 +15,8 @@ export interface StampLimitsConfig {
  * with a stable `code`.
  */
 export class LinkStamps {
+  /** `plant.clock_step_readings`, resolved: the serial seq re-synchronises after as many frames. */
+  readonly clockStepReadings: number;
   private readonly policy: StampPolicy;
 
   constructor(
@@ -24,9 +26,10 @@ export class LinkStamps {
     private readonly emit: (e: PlantEvent) => void,
   ) {
     const defaults = defaultStampLimits(controlPeriod);
+    this.clockStepReadings = cfg.clock_step_readings ?? defaults.clockStepReadings;
     this.policy = new StampPolicy({
       maxStampLead: cfg.max_stamp_lead ?? defaults.maxStampLead,
-      clockStepReadings: cfg.clock_step_readings ?? defaults.clockStepReadings,
+      clockStepReadings: this.clockStepReadings,
       onClockStep: (step) => {
         this.log.warn(
           { code: 'clock_step', channel: step.channel, jump_s: step.jump, readings_dropped: step.dropped },

@@ -8,6 +8,7 @@ import { defaultSafetyConfig } from '../safety/safety-config.js';
 import { SafetySupervisor, type PlanOutcome } from '../safety/safety-supervisor.js';
 import { exhaustMapCounting } from './exhaust-map-counting.js';
 import { fixedRateTicks, type Tick } from './fixed-rate-ticks.js';
+import type { ReadingCounters } from './link-stats.js';
 import { StateAssembler } from './state-assembler.js';
 
 /** Bits of ControlStep.flags set by the loop itself; the action filter adds FilterFlags (safe_action_sent among them). */
@@ -79,7 +80,7 @@ export interface ControlLoopOptions {
   /** Scheduler time of tick 0 (default: at subscription), to tick in phase with a plant's samples. */
   firstTickAt?: number;
   /** Counts readings a newer one replaced before any tick read them (LinkStats.readings). */
-  readings?: { superseded: number };
+  readings?: ReadingCounters;
 }
 
 /** The planning stage's result when it ran past its deadline (it is cut off there). */

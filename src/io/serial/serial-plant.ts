@@ -6,7 +6,6 @@ import { MpcdError } from '../../core/errors.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { LinkStamps } from '../link-stamps.js';
 import type { ArmCommand, Observation, PlantEvent, PlantPort } from '../plant.js';
-import { defaultStampLimits } from '../stamp-policy.js';
 import { MessageReader } from './message-reader.js';
 import { RobotSequence } from './robot-sequence.js';
 import type { SerialMessage } from './messages.js';
@@ -154,7 +153,7 @@ export class SerialPlant implements PlantPort {
     this.events$ = this.events.asObservable();
     this.stamps = new LinkStamps(cfg, opts.controlPeriod, this.log, (e) => this.events.next(e));
     // A seq that jumped (corrupt, or reset without a new session) costs as many frames as a clock step.
-    this.sequence = new RobotSequence(cfg.clock_step_readings ?? defaultStampLimits(opts.controlPeriod).clockStepReadings);
+    this.sequence = new RobotSequence(this.stamps.clockStepReadings);
   }
 
   /**
