@@ -9,9 +9,8 @@ import { serialPlantSchema } from '../../src/config/serial-plant-schema.js';
 import type { MqttLinkConnection } from '../../src/io/mqtt/mqtt-connection.js';
 import { MqttPlant } from '../../src/io/mqtt/mqtt-plant.js';
 import type { ArmCommand, PlantEvent, PlantPort } from '../../src/io/plant.js';
-import { encodeBinaryFrame } from '../../src/io/serial/binary-codec.js';
 import { SerialPlant } from '../../src/io/serial/serial-plant.js';
-import type { SerialByteStream, SerialPorts } from '../../src/io/serial/serial-ports.js';
+import { FakePorts } from '../io/serial/fake-ports.js';
 import { controlLoop, type ControlStep } from '../../src/loop/control-loop.js';
 import { LinkStats, type LinkCounts } from '../../src/loop/link-stats.js';
 import { TransitionFlags } from '../../src/log/transition-schema.js';
@@ -104,24 +103,9 @@ async function mqttRobot(scheduler: VirtualTimeScheduler): Promise<WireRobot> {
   };
 }
 
-class MemoryPort extends EventEmitter implements SerialByteStream {
-  isOpen = true;
-  writableLength = 0;
-  readonly writes: Uint8Array[] = [];
-  write(data: Uint8Array): boolean {
-    this.writes.push(data);
-    return true;
-  }
-  close(cb?: (err: Error | null) => void): void {
-    this.isOpen = false;
-    cb?.(null);
-  }
-}
-
 /** SerialPlant over an in-memory port: readings are COBS+CRC STATE frames with session and seq. */
 async function serialRobot(scheduler: VirtualTimeScheduler): Promise<WireRobot> {
-  const port = new MemoryPort();
-  const ports: SerialPorts = { list: async () => [], open: async () => port };
+  const ports = new FakePorts(scheduler);
   const cfg = serialPlantSchema.parse({
     kind: 'serial',
     port: { path: '/dev/memory' },
@@ -143,26 +127,19 @@ async function serialRobot(scheduler: VirtualTimeScheduler): Promise<WireRobot> 
   });
   let session = 0x1000;
   let seq = 0;
-  const arms: ArmCommand[] = [];
-  const robot: WireRobot = {
+  return {
     plant,
-    arms,
-    reading: (channel, stamp, values) => {
-      const frame = encodeBinaryFrame({ type: 'state', session, seq: seq++, stamp, channel: channel === 'cart' ? 0 : 1, values: [...values] });
-      port.emit('data', Buffer.from(frame));
+    // The arm commands the robot received: decoded from the frames the plant wrote.
+    get arms(): ArmCommand[] {
+      return ports.last.sent().flatMap((m) => (m.type === 'arm' || m.type === 'disarm' || m.type === 'estop' ? [m.type] : []));
     },
+    reading: (channel, stamp, values) =>
+      ports.last.receive({ type: 'state', session, seq: seq++, stamp, channel: channel === 'cart' ? 0 : 1, values: [...values] }),
     rebooted: () => {
       session++;
       seq = 0;
     },
   };
-  // Arm commands as the robot would decode them (type byte 3 = arm, 4 = disarm, 5 = estop; see binary-codec).
-  const origCommand = plant.command.bind(plant);
-  plant.command = (cmd: ArmCommand) => {
-    arms.push(cmd);
-    origCommand(cmd);
-  };
-  return robot;
 }
 
 interface Outcome {
