@@ -2,7 +2,7 @@ import type { MjData, MjModel } from 'mujoco-js';
 import { asyncScheduler, Subject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { MpcdError } from '../src/core/errors.js';
 import type { Observation, PlantPort } from '../src/io/plant.js';
-import { getMujoco, loadMjcf, type Mujoco } from './mujoco-runtime.js';
+import { getMujoco, loadMjcf, type Mujoco } from '../src/models/rigid-body/mujoco-runtime.js';
 import {
   readState,
   resolveStateMap,

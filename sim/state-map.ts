@@ -1,6 +1,6 @@
 import type { MjModel } from 'mujoco-js';
 import { MpcdError } from '../src/core/errors.js';
-import type { Mujoco } from './mujoco-runtime.js';
+import type { Mujoco } from '../src/models/rigid-body/mujoco-runtime.js';
 
 /** Where one entry of the state vector comes from: a scalar joint's qpos/qvel, or a 1-D sensor. */
 export type StateSource = { name: string; joint: string; field: 'qpos' | 'qvel' } | { name: string; sensor: string };

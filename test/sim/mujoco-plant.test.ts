@@ -9,7 +9,7 @@ import { MpcdError } from '../../src/core/errors.js';
 import type { Observation } from '../../src/io/plant.js';
 import { createAnalytic } from '../../src/models/analytic/registry.js';
 import { discretize } from '../../src/models/integrators.js';
-import { loadMjcf } from '../../sim/mujoco-runtime.js';
+import { loadMjcf } from '../../src/models/rigid-body/mujoco-runtime.js';
 import { MujocoPlant, type MujocoPlantOptions } from '../../sim/mujoco-plant.js';
 import type { StateSource } from '../../sim/state-map.js';
 

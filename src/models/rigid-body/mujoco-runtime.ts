@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import loadMujoco from 'mujoco-js';
 import type { MainModule, MjModel } from 'mujoco-js';
-import { MpcdError } from '../src/core/errors.js';
+import { MpcdError } from '../../core/errors.js';
 
 export type Mujoco = MainModule;
 

@@ -1,0 +1,79 @@
+import type { MjModel } from 'mujoco-js';
+import { Rng } from '../../../src/core/rng.js';
+import type { KinematicTree } from '../../../src/models/rigid-body/kinematic-tree.js';
+import type { Mujoco } from '../../../src/models/rigid-body/mujoco-runtime.js';
+
+/** A batch of random states and actions for a tree: states [count, 2nq], actions [count, nu]. */
+export function randomBatch(tree: KinematicTree, count: number, seed: number): { states: Float32Array; actions: Float32Array } {
+  const rng = new Rng(seed);
+  const nq = tree.nq;
+  const states = new Float32Array(count * 2 * nq);
+  const actions = new Float32Array(count * tree.nu);
+  for (let k = 0; k < count; k++) {
+    for (let d = 0; d < nq; d++) {
+      states[k * 2 * nq + d] = (2 * rng.uniform() - 1) * 3; // rad, or m for slides
+      states[k * 2 * nq + nq + d] = (2 * rng.uniform() - 1) * 5;
+    }
+    for (let a = 0; a < tree.nu; a++) {
+      const lo = Math.max(tree.ctrlRange[2 * a]!, -2);
+      const hi = Math.min(tree.ctrlRange[2 * a + 1]!, 2);
+      // A little beyond the ctrl range, so the clamp is exercised too.
+      actions[k * tree.nu + a] = lo + (hi - lo) * (1.2 * rng.uniform() - 0.1);
+    }
+  }
+  return { states, actions };
+}
+
+/**
+ * MuJoCo's own joint accelerations (mj_forward's qacc) for each state and action, with every
+ * constraint off (contacts, joint limits and frictionloss are constraints in MuJoCo): the
+ * smooth dynamics the rigid-body model represents. Needs the tree's dofs to be MuJoCo's, in
+ * order (hinge and slide joints only). Returns [count, nq].
+ */
+export function mujocoAccelerations(mj: Mujoco, model: MjModel, nq: number, nu: number, states: Float32Array, actions: Float32Array): Float64Array {
+  const count = states.length / (2 * nq);
+  const flags = model.opt.disableflags;
+  model.opt.disableflags = flags | mj.mjtDisableBit.mjDSBL_CONSTRAINT.value;
+  const data = new mj.MjData(model);
+  try {
+    const out = new Float64Array(count * nq);
+    for (let k = 0; k < count; k++) {
+      const qpos = data.qpos as Float64Array;
+      const qvel = data.qvel as Float64Array;
+      const ctrl = data.ctrl as Float64Array;
+      for (let d = 0; d < nq; d++) {
+        qpos[d] = states[k * 2 * nq + d]!;
+        qvel[d] = states[k * 2 * nq + nq + d]!;
+      }
+      for (let a = 0; a < nu; a++) ctrl[a] = actions[k * nu + a]!;
+      mj.mj_forward(model, data);
+      out.set((data.qacc as Float64Array).subarray(0, nq), k * nq);
+    }
+    return out;
+  } finally {
+    data.delete();
+    model.opt.disableflags = flags;
+  }
+}
+
+/**
+ * The worst relative error of `got` [count, stride] (entries offset..offset+nq of each row)
+ * against `want` [count, nq]: per sample, the largest absolute difference over the largest
+ * magnitude of the reference (at least 1, so near-zero accelerations are judged absolutely).
+ */
+export function worstRelativeError(got: ArrayLike<number>, stride: number, offset: number, want: Float64Array, nq: number): { error: number; sample: number } {
+  const count = want.length / nq;
+  let error = 0;
+  let sample = -1;
+  for (let k = 0; k < count; k++) {
+    let scale = 1;
+    let diff = 0;
+    for (let d = 0; d < nq; d++) scale = Math.max(scale, Math.abs(want[k * nq + d]!));
+    for (let d = 0; d < nq; d++) diff = Math.max(diff, Math.abs(got[k * stride + offset + d]! - want[k * nq + d]!));
+    if (!(diff / scale <= error)) {
+      error = diff / scale;
+      sample = k;
+    }
+  }
+  return { error, sample };
+}
