@@ -6,6 +6,7 @@ import { tf } from '../models/residual/tf-backend.js';
 import { actionBounds, perAction } from '../planning/build-planner.js';
 import type { Planner, PlanResult } from '../planning/planner.js';
 import { BENCH_COST_EXPR } from './bench-workloads.js';
+import { modelLabel } from '../models/continuous-model.js';
 
 /** What the bench times per tick: the Planner's tick methods. */
 export type TickPlanner = Pick<Planner, 'actionDim' | 'advance' | 'optimize' | 'action' | 'dispose'>;
@@ -71,6 +72,7 @@ export class OpByOpMppi implements TickPlanner {
     if (term?.kind !== 'expression') throw new RangeError('unreachable: checked above');
     this.runningWeight = term.weight;
     this.terminalWeight = term.terminal_weight;
+    if (config.model.kind !== 'analytic') throw new RangeError('unreachable: checked above');
     const cp = cartpoleParams.parse(config.model.params);
     const { ml, Mt, J } = cartpoleConstants(cp);
     this.gear = cp.gear;
@@ -233,7 +235,7 @@ export class OpByOpMppi implements TickPlanner {
 function unsupported(config: Config): string[] {
   const why: string[] = [];
   const m = config.model;
-  if (m.robot !== 'cartpole') why.push(`robot ${m.robot}, not cartpole`);
+  if (m.kind !== 'analytic' || m.robot !== 'cartpole') why.push(`model ${modelLabel(m)}, not the analytic cartpole`);
   if (m.integrator !== 'rk4') why.push(`integrator ${m.integrator}, not rk4`);
   if (m.residual === undefined) why.push('no model.residual');
   if (m.residual !== undefined && m.residual.uncertainty_weight !== 0) why.push('an uncertainty penalty');

@@ -20,8 +20,8 @@ const stdout: Write = (text) => process.stdout.write(text);
 const silent = { info: () => {}, warn: () => {} };
 
 /** `mpcd model list`: every stored version with its data, validation and problems. */
-export function modelListCommand(args: ModelStoreArgs, write: Write = stdout): number {
-  const { store, spec } = openStore(args);
+export async function modelListCommand(args: ModelStoreArgs, write: Write = stdout): Promise<number> {
+  const { store, spec } = await openStore(args);
   const versions = store.list(spec);
   const pinned = store.pinnedVersion();
   const start = store.loadPreferred(spec, silent)?.version;
@@ -67,8 +67,8 @@ export function modelListCommand(args: ModelStoreArgs, write: Write = stdout): n
 }
 
 /** `mpcd model use <version>` pins a version (rollback); `--latest` unpins. */
-export function modelUseCommand(args: ModelStoreArgs & { version: string | undefined; latest: boolean }, write: Write = stdout): number {
-  const { store, spec } = openStore(args);
+export async function modelUseCommand(args: ModelStoreArgs & { version: string | undefined; latest: boolean }, write: Write = stdout): Promise<number> {
+  const { store, spec } = await openStore(args);
   if (args.latest) {
     if (args.version !== undefined) throw new MpcdError('USAGE', 'model use takes a version or --latest, not both');
     const was = store.unpin();
@@ -89,9 +89,9 @@ export function modelUseCommand(args: ModelStoreArgs & { version: string | undef
   return 0;
 }
 
-function openStore(args: ModelStoreArgs): { store: ModelStore; spec: ResidualSpec | undefined } {
+async function openStore(args: ModelStoreArgs): Promise<{ store: ModelStore; spec: ResidualSpec | undefined }> {
   let config: Config | undefined;
-  if (args.config !== undefined) config = loadConfig(args.config).config;
+  if (args.config !== undefined) config = (await loadConfig(args.config)).config;
   const spec = config !== undefined ? residualSpecForConfig(config, buildModel(config, 1)) : undefined;
   return { store: new ModelStore(resolveModelDir(config, args.modelDir)), spec };
 }
@@ -152,7 +152,7 @@ function fmt(x: number | null): string {
 }
 
 /** Parses `mpcd model ...` arguments (after the word `model`) and runs the subcommand. */
-export function modelMain(argv: string[]): number {
+export function modelMain(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   const { values, positionals } = parseArgs({
     args: rest,

@@ -1,5 +1,7 @@
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../config/load-config.js';
+import { modelLabel } from '../models/continuous-model.js';
+import { unsupportedNotice } from '../models/rigid-body/rigid-body-dynamics.js';
 import { LOG_WRITE_FAILED, type TransitionLogFailure } from '../log/transition-log-writer.js';
 import { SimSession, type EpisodeResult } from '../loop/sim-session.js';
 import type { RefitLatencyEffect } from '../telemetry/refit-latency-comparison.js';
@@ -28,7 +30,7 @@ export interface RunArgs {
  * serial, in real time); a human summary, or one JSON object as the last line.
  */
 export async function runCommand(args: RunArgs): Promise<number> {
-  const loaded = loadConfig(args.config);
+  const loaded = await loadConfig(args.config);
   const c = loaded.config;
   const logPath = args.noLog || !c.log.enabled ? undefined : (args.log ?? defaultLogPath(c.log.dir, c.name ?? 'run'));
   const session = await SimSession.create(loaded, {
@@ -43,10 +45,12 @@ export async function runCommand(args: RunArgs): Promise<number> {
     }),
   });
   const log = createLogger();
+  const notice = c.model.kind === 'rigid_body' ? unsupportedNotice(c.model.tree) : undefined;
+  if (notice !== undefined) log.warn({ code: 'MODEL_UNREPRESENTED' }, notice);
   log.info(
     {
       config: loaded.path,
-      robot: c.model.robot,
+      model: modelLabel(c.model),
       planner: { kind: c.planner.kind, samples: c.planner.samples, horizon: c.planner.horizon, iterations: c.planner.iterations },
       plant: session.plantInfo,
       period_s: c.control.period,

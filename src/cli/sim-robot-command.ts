@@ -41,7 +41,7 @@ interface Wired {
 
 /** `mpcd sim-robot`: runs until SIGINT/SIGTERM (or --duration); a one-line summary on exit. */
 export async function simRobotCommand(args: SimRobotArgs): Promise<number> {
-  const loaded = loadConfig(args.config);
+  const loaded = await loadConfig(args.config);
   const c = loaded.config;
   const vr = c.virtual_robot;
   if (vr === undefined) {
@@ -109,7 +109,7 @@ export async function simRobotCommand(args: SimRobotArgs): Promise<number> {
 
 async function connect(
   path: string,
-  p: ReturnType<typeof loadConfig>['config']['plant'],
+  p: Awaited<ReturnType<typeof loadConfig>>['config']['plant'],
   args: SimRobotArgs,
   stateNames: readonly string[],
   faults: FaultInjector,

@@ -38,7 +38,7 @@ const stdout: Write = (text) => process.stdout.write(text);
  * transitions, held out, and saves it as a new version, accepted when it scores better.
  */
 export async function trainCommand(args: TrainArgs, write: Write = stdout): Promise<number> {
-  const loaded = loadConfig(args.config);
+  const loaded = await loadConfig(args.config);
   const c = loaded.config;
   const L = c.learning;
   const analytic = buildModel(c, 1024);

@@ -1,6 +1,6 @@
 import { MpcdError } from '../core/errors.js';
 import { compileBatchExpression, compileCondition, type ExpressionScope } from '../costs/expression-compiler.js';
-import { createAnalytic } from '../models/analytic/registry.js';
+import { continuousModel } from '../models/continuous-model.js';
 import type { Config } from './schema.js';
 
 /**
@@ -8,7 +8,7 @@ import type { Config } from './schema.js';
  * the model's names. Returns one line per problem (empty when all is well).
  */
 export function checkNames(config: Config): string[] {
-  const dyn = createAnalytic(config.model.robot, config.model.params);
+  const dyn = continuousModel(config.model);
   const states = dyn.stateNames;
   const actions = dyn.actionNames;
   const errors: string[] = [];

@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { robots } from '../models/analytic/registry.js';
-import type { AnyRobotDescriptor } from '../models/analytic/robot-descriptor.js';
 import { cpuSetSchema } from './cpu-set-schema.js';
-import { learningSchema, residualSchema } from './learning-schema.js';
+import { learningSchema } from './learning-schema.js';
+import { modelSchema, type ModelConfig } from './model-schema.js';
 import { mqttPlantSchema } from './mqtt-plant-schema.js';
 import { serialPlantSchema } from './serial-plant-schema.js';
 import { virtualRobotSchema } from './virtual-robot-schema.js';
@@ -20,24 +19,6 @@ const named = <T extends z.ZodType>(value: T) => z.record(z.string(), value);
 const range = z
   .tuple([z.number(), z.number()])
   .refine(([lo, hi]) => lo <= hi, { message: 'expected [low, high] with low <= high' });
-
-const integrator = z.enum(['rk4', 'semi_implicit_euler']);
-
-const modelCommon = {
-  integrator: integrator.default('rk4'),
-  substeps: z.number().int().min(1).max(100).default(2),
-  residual: residualSchema.optional(),
-};
-
-/** One robot's `model`: its name as the discriminator, its own params schema. */
-function robotModel<R extends AnyRobotDescriptor>(robot: R) {
-  const params = robot.params as R['params'];
-  return z.object({ robot: z.literal(robot.name as R['name']), params: params.default(params.parse({}) as z.util.NoUndefined<z.output<R['params']>>), ...modelCommon }).strict();
-}
-type RobotModels<T extends readonly AnyRobotDescriptor[]> = { -readonly [I in keyof T]: ReturnType<typeof robotModel<T[I]>> };
-
-/** `model`: a discriminated union on `robot` over every registered robot (registry.ts). */
-export const modelSchema = z.discriminatedUnion('robot', robots.map(robotModel) as unknown as RobotModels<typeof robots>);
 
 /** Where the rollouts run; the same for every planner. */
 const rolloutPlacement = {
@@ -163,7 +144,10 @@ export const configSchema = z
   })
   .strict();
 
-export type Config = z.infer<typeof configSchema>;
+/** The config as zod parses it: a rigid-body model without its tree yet. */
+export type ParsedConfig = z.infer<typeof configSchema>;
+/** The config as loadConfig returns it: every model file read. */
+export type Config = Omit<ParsedConfig, 'model'> & { model: ModelConfig };
 export type PlannerConfig = z.infer<typeof plannerSchema>;
 export type CostTermConfig = z.infer<typeof costTermSchema>;
 export type SimPlantConfig = z.infer<typeof simPlantSchema>;

@@ -2,6 +2,7 @@ import type { Config } from '../config/schema.js';
 import { buildTaskCost } from '../costs/build-task-cost.js';
 import { residualSpecForConfig } from '../learning/residual-spec-for-config.js';
 import { buildAnalyticModel } from '../models/build-model.js';
+import { modelLabel } from '../models/continuous-model.js';
 import type { Unsupported } from './open-gpu-device.js';
 import { ParamBlock } from './param-block.js';
 import { emitTaskCost } from './wgsl-costs.js';
@@ -68,7 +69,7 @@ export function buildRolloutKernel(config: Config, maxSamples: number): RolloutK
   const horizon = config.planner.horizon;
   const block = new ParamBlock();
   const dynamics = emitDynamics(config.model, block);
-  if (dynamics === undefined) return { unsupported: `model.robot "${config.model.robot}" has no WGSL dynamics (its descriptor in src/models/analytic/ has no wgsl part)` };
+  if (dynamics === undefined) return { unsupported: `model ${modelLabel(config.model)} has no WGSL dynamics${config.model.kind === 'analytic' ? ' (its descriptor in src/models/analytic/ has no wgsl part)' : ''}` };
   const integrator = emitIntegrator(config.model.integrator, config.model.substeps, nx, nu, config.control.period, block);
   let cost: string;
   try {

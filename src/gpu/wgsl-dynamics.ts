@@ -10,6 +10,7 @@ import type { ParamBlock } from './param-block.js';
  * per model, and read from the params buffer. Undefined when the descriptor has no WGSL part.
  */
 export function emitDynamics(model: Config['model'], block: ParamBlock): string | undefined {
+  if (model.kind !== 'analytic') return undefined;
   const robot = robotDescriptor(model.robot);
   if (robot.wgsl === undefined) return undefined;
   return robot.wgsl.dynamics(robot.params.parse(model.params), block);

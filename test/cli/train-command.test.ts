@@ -160,7 +160,7 @@ test('train fits a residual from a folder of logs (one torn), saves it, and it b
   assert.equal(meta.training.backend, 'cpu');
 
   // On fresh robot data it never saw, the stored model predicts better than the analytic one.
-  const loaded = loadConfig(config).config;
+  const loaded = (await loadConfig(config)).config;
   const analytic: DynamicsModel = buildModel(loaded, 1024);
   const preferred = store.loadPreferred(residualSpecForConfig(loaded, analytic), { info() {}, warn() {} });
   assert.equal(preferred?.version, 1);

@@ -26,7 +26,7 @@ test('a transition log that hits ENOSPC mid-episode: every episode runs its full
     },
     fsync,
   };
-  const loaded = loadConfig(join(configDir, 'cartpole-swingup.yaml'));
+  const loaded = await loadConfig(join(configDir, 'cartpole-swingup.yaml'));
   const session = await SimSession.create(loaded, { openPlant: plantOpener(loaded), seed: 11, logPath, logFs });
   const results = [];
   try {

@@ -13,7 +13,7 @@ import { SimSession } from '../../src/loop/sim-session.js';
 const configDir = join(import.meta.dirname, '..', '..', '..', 'config');
 
 test('real-time sim: every transition the loop records is one period of the plant under the action sent', async () => {
-  const loaded = loadConfig(join(configDir, 'cartpole-swingup.yaml'));
+  const loaded = await loadConfig(join(configDir, 'cartpole-swingup.yaml'));
   const c = loaded.config;
   // A small planner (a few ms a tick even on a loaded 2-core machine), so nearly every tick's
   // action lands in its own period and can be checked; what is checked is the logging, not speed.

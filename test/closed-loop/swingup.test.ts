@@ -15,7 +15,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'mpcd-closed-loop-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function episodes(file: string, n: number, logPath?: string) {
-  const loaded = loadConfig(join(configDir, file));
+  const loaded = await loadConfig(join(configDir, file));
   const session = await SimSession.create(loaded, { openPlant: plantOpener(loaded), seed: 11, ...(logPath ? { logPath } : {}) });
   try {
     const results = [];

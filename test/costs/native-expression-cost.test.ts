@@ -278,13 +278,13 @@ describe('NativeExpressionCost', () => {
     assert.throws(() => expressionCostTerm({ ...spec, weight: Number.NaN }, scope, 'task.cost[1].expr', kernels), /cost "swingup": weight must be a finite number/);
   });
 
-  it('is what buildTaskCost makes of an expression term where the addon loads', (t) => {
+  it('is what buildTaskCost makes of an expression term where the addon loads', async (t) => {
     const kernels = kernelsOrSkip(t);
     if (kernels === undefined) return;
     const saved = process.env.MPCD_NO_NATIVE;
     try {
       delete process.env.MPCD_NO_NATIVE;
-      const config = loadConfig(join(import.meta.dirname, '..', '..', '..', 'config', 'cartpole-swingup.yaml')).config;
+      const config = (await loadConfig(join(import.meta.dirname, '..', '..', '..', 'config', 'cartpole-swingup.yaml'))).config;
       const cost = buildTaskCost(config, buildAnalyticModel(config, 1));
       assert.ok(cost.terms[0] instanceof NativeExpressionCost);
     } finally {

@@ -15,7 +15,7 @@
  */
 import { compile, type EvalFunction } from 'mathjs';
 import type { Config, CostTermConfig } from '../../src/config/schema.js';
-import { createAnalytic } from '../../src/models/analytic/registry.js';
+import { continuousModel } from '../../src/models/continuous-model.js';
 import type { ContinuousDynamics } from '../../src/models/dynamics.js';
 import type { EnsembleSnapshot } from '../../src/models/residual/ensemble-snapshot.js';
 import type { ValueSnapshot } from '../../src/models/value/value-snapshot.js';
@@ -60,7 +60,7 @@ export function referenceRolloutCosts(
   count: number,
   learned: ReferenceLearnedParts = {},
 ): Float64Array {
-  const dynamics = createAnalytic(config.model.robot, config.model.params);
+  const dynamics = continuousModel(config.model);
   const nx = dynamics.stateNames.length;
   const nu = dynamics.actionNames.length;
   const H = config.planner.horizon;
@@ -326,7 +326,7 @@ export class ReferenceEvaluator implements RolloutEvaluator {
     readonly maxSamples: number,
     learned: ReferenceLearnedParts = {},
   ) {
-    const dynamics = createAnalytic(config.model.robot, config.model.params);
+    const dynamics = continuousModel(config.model);
     this.stateDim = dynamics.stateNames.length;
     this.actionDim = dynamics.actionNames.length;
     this.horizon = config.planner.horizon;

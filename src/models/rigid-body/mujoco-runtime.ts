@@ -10,6 +10,7 @@ export type Mujoco = MainModule;
 const MESSAGE_LINES = 32;
 const messages: string[] = [];
 let modulePromise: Promise<Mujoco> | undefined;
+let instantiated: Mujoco | undefined;
 let printedTotal = 0;
 let loadCounter = 0;
 
@@ -24,11 +25,24 @@ function remember(line: string): void {
  * loader messages) is captured instead of going to stdout, see `mujocoMessages`.
  */
 export function getMujoco(): Promise<Mujoco> {
-  modulePromise ??= loadMujoco({ print: remember, printErr: remember }).catch((err: unknown) => {
-    modulePromise = undefined; // let a later call try again
-    throw new MpcdError('SIM_WASM', `could not instantiate the MuJoCo WASM module: ${String(err)}`);
-  });
+  modulePromise ??= loadMujoco({ print: remember, printErr: remember }).then(
+    (mj) => (instantiated = mj),
+    (err: unknown) => {
+      modulePromise = undefined; // let a later call try again
+      throw new MpcdError('SIM_WASM', `could not instantiate the MuJoCo WASM module: ${String(err)}`);
+    },
+  );
   return modulePromise;
+}
+
+/**
+ * The MuJoCo module where `getMujoco()` has already instantiated it: WASM instantiation is the one
+ * asynchronous step, compiling a model is not. Throws (a programming error, not the user's) where
+ * nothing awaited getMujoco() first.
+ */
+export function mujocoNow(): Mujoco {
+  if (instantiated === undefined) throw new Error('MuJoCo is not instantiated yet: await getMujoco() before compiling a model synchronously');
+  return instantiated;
 }
 
 /** The last lines MuJoCo printed (warnings and loader messages), oldest first. */
@@ -54,7 +68,13 @@ const MAX_COPY_BYTES = 256 * 1024 * 1024;
  * MuJoCo rejects it. The caller owns the returned model and must `.delete()` it.
  */
 export async function loadMjcf(mjcfPath: string): Promise<MjModel> {
-  const mj = await getMujoco();
+  await getMujoco();
+  return loadMjcfNow(mjcfPath);
+}
+
+/** loadMjcf once getMujoco() has resolved (see mujocoNow). */
+export function loadMjcfNow(mjcfPath: string): MjModel {
+  const mj = mujocoNow();
   const hostFile = resolve(mjcfPath);
   let isFile = false;
   try {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 
-import { loadConfig } from '../../../src/config/load-config.js';
+import { parseConfigText } from '../../../src/config/load-config.js';
 import { Rng } from '../../../src/core/rng.js';
 import { NativeAnalyticModel, nativeAnalyticModel, nativeRobotTable, type AnalyticModelInputs } from '../../../src/models/analytic/native-analytic-model.js';
 import { createAnalytic, robotDescriptor, robots, type RobotName } from '../../../src/models/analytic/registry.js';
@@ -348,7 +349,7 @@ describe('native analytic models', () => {
 });
 
 describe('buildAnalyticModel', () => {
-  const config = loadConfig(join(import.meta.dirname, '..', '..', '..', '..', 'config', 'cartpole-swingup.yaml')).config;
+  const config = parseConfigText(readFileSync(join(import.meta.dirname, '..', '..', '..', '..', 'config', 'cartpole-swingup.yaml'), 'utf8'), 'config/cartpole-swingup.yaml');
 
   it('steps natively where the addon loads, and in TypeScript with MPCD_NO_NATIVE=1', (t) => {
     const kernels = kernelsOrSkip(t);

@@ -1,0 +1,68 @@
+import { MpcdError } from '../../core/errors.js';
+import { loadNativeMlpAddon } from '../../core/native-addon.js';
+
+/**
+ * The native addon's rigid-body kernel (native/kernels/rigid_body_kernel.c), typed apart from
+ * NativeVectorKernels so that an addon built before it still serves the other kernels. Both
+ * functions take a params block (rigidBodyBlock, rigid-body-block.ts), check every argument
+ * and throw TypeError/RangeError naming what is wrong (a block of another layout version: a
+ * stale build).
+ */
+export interface NativeRigidBodyKernels {
+  /**
+   * One control period for `count` samples: integrator 0 rk4, 1 semi-implicit Euler, `substeps`
+   * sub-steps of dt / substeps, as integrators.ts integrates. states [count, 2nq], actions
+   * [count, nu], out [count, 2nq] (out may be states itself). exact = false (default): float32
+   * arithmetic; true: double, rounded where the TypeScript rounds, about twice as slow.
+   */
+  rigidBodyStep(
+    block: Float64Array,
+    integrator: number,
+    substeps: number,
+    dt: number,
+    states: Float32Array,
+    actions: Float32Array,
+    out: Float32Array,
+    count: number,
+    exact?: boolean,
+  ): void;
+  /** d/dt state for `count` samples: deriv [count, 2nq] = [q_dot, q_ddot]; deriv shares memory with neither input. */
+  rigidBodyDerivatives(block: Float64Array, states: Float32Array, actions: Float32Array, deriv: Float32Array, count: number, exact?: boolean): void;
+}
+
+const FUNCTIONS = ['rigidBodyStep', 'rigidBodyDerivatives'] as const;
+
+let loaded: NativeRigidBodyKernels | undefined;
+let failure: MpcdError | undefined;
+
+/** The kernel, loaded once per thread whatever MPCD_NO_NATIVE says; throws an MpcdError naming why it cannot. */
+export function loadNativeRigidBodyKernels(): NativeRigidBodyKernels {
+  if (loaded !== undefined) return loaded;
+  if (failure !== undefined) throw failure;
+  let reason: string;
+  try {
+    const addon = loadNativeMlpAddon() as unknown as Partial<Record<(typeof FUNCTIONS)[number], unknown>>;
+    const missing = FUNCTIONS.filter((name) => typeof addon[name] !== 'function');
+    if (missing.length === 0) {
+      loaded = addon as NativeRigidBodyKernels;
+      return loaded;
+    }
+    reason = `it does not export ${missing.join(', ')}; it is stale`;
+  } catch (err) {
+    reason = err instanceof Error ? err.message : String(err);
+  }
+  failure = new MpcdError('NATIVE_KERNELS', `the native rigid-body kernel cannot be loaded: ${reason}`, [
+    'build it with `npm run build:native` (needs Python 3, make and a C compiler); the TypeScript rigid-body model works without it',
+  ]);
+  throw failure;
+}
+
+/** The kernel, or undefined where the addon does not load (or predates it) or MPCD_NO_NATIVE=1. */
+export function nativeRigidBodyKernels(): NativeRigidBodyKernels | undefined {
+  if (process.env['MPCD_NO_NATIVE'] === '1') return undefined;
+  try {
+    return loadNativeRigidBodyKernels();
+  } catch {
+    return undefined;
+  }
+}
