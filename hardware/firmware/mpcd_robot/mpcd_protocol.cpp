@@ -166,20 +166,38 @@ DropReason decodeFrame(const uint8_t* frame, size_t len, Message* out) {
   }
 }
 
-void Gate::noteSession(uint32_t session) {
-  if (haveSession_ && session == session_) return;
+bool Gate::noteSession(uint32_t session) {
+  if (haveSession_ && session == session_) return false;
   reset();
   haveSession_ = true;
   session_ = session;
+  return true;
+}
+
+void Gate::observeClock(uint64_t stampUs, uint64_t nowUs) {
+  int64_t seen = (int64_t)nowUs - (int64_t)stampUs;
+  if (haveOffset_) {
+    // Relax the bound by driftPpm of the time since its last update (no overflow for gaps
+    // under 2^64 / 10^5 us, about 5 years), then take the smaller of it and this frame.
+    uint64_t sinceUs = nowUs > offsetAtUs_ ? nowUs - offsetAtUs_ : 0;
+    int64_t relaxed = offsetUs_ + (int64_t)(sinceUs * driftPpm_ / 1000000);
+    offsetUs_ = seen < relaxed ? seen : relaxed;
+  } else {
+    offsetUs_ = seen;
+  }
+  haveOffset_ = true;
+  offsetAtUs_ = nowUs;
+}
+
+void Gate::observe(const Message& msg, uint64_t nowUs) {
+  noteSession(msg.session);
+  observeClock(msg.stampUs, nowUs);
 }
 
 Gate::Verdict Gate::check(const Message& cmd, uint64_t nowUs, uint64_t* expiryUs) {
-  noteSession(cmd.session);
-  int64_t seen = (int64_t)nowUs - (int64_t)cmd.stampUs;
-  if (!haveOffset_ || seen < offsetUs_) offsetUs_ = seen;
-  haveOffset_ = true;
+  observe(cmd, nowUs);
   if (haveSeq_ && cmd.seq <= lastSeq_) return DUPLICATE_OR_OLD;
-  int64_t ageUs = seen - offsetUs_;
+  int64_t ageUs = (int64_t)nowUs - (int64_t)cmd.stampUs - offsetUs_;
   if (ageUs > (int64_t)cmd.ttlUs) return STALE;
   haveSeq_ = true;
   lastSeq_ = cmd.seq;
@@ -191,6 +209,17 @@ void Gate::reset() {
   haveSession_ = haveSeq_ = haveOffset_ = false;
   session_ = lastSeq_ = 0;
   offsetUs_ = 0;
+  offsetAtUs_ = 0;
+}
+
+void SessionSeed::add(uint32_t word) {
+  // xor, then multiply by an odd constant and xor-shift right twice: each is invertible on 32 bits.
+  uint32_t h = h_ ^ word;
+  h *= 0x9E3779B1u;
+  h ^= h >> 15;
+  h *= 0x2C1B3C6Du;
+  h ^= h >> 13;
+  h_ = h;
 }
 
 }  // namespace mpcd

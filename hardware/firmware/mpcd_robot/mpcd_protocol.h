@@ -47,16 +47,39 @@ DropReason decodeFrame(const uint8_t* frame, size_t len, Message* out);
 class Gate {
  public:
   enum Verdict : uint8_t { APPLY, DUPLICATE_OR_OLD, STALE };
-  // Any daemon frame: a new session resets the sequence and the clock offset.
-  void noteSession(uint32_t session);
+  // driftPpm: how fast the offset bound relaxes (robot and daemon clocks drift apart), in parts
+  // per million; at least the two clocks' worst drift. 500 covers two crystals; a board clocked
+  // by a ceramic resonator (up to 0.5 %) needs 5000. At most 100000.
+  explicit Gate(uint32_t driftPpm = 500) : driftPpm_(driftPpm > 100000 ? 100000 : driftPpm) {}
+  // Any daemon frame: a new session resets the sequence and the clock offset. True when the
+  // session is not the one before (the first one included): the daemon (re)started.
+  bool noteSession(uint32_t session);
+  // Any daemon frame other than a COMMAND: its session noted and its stamp tightens the offset.
+  void observe(const Message& msg, uint64_t nowUs);
   // A COMMAND received at robot time nowUs. On APPLY, *expiryUs is when it stops being valid.
   Verdict check(const Message& cmd, uint64_t nowUs, uint64_t* expiryUs);
   void reset();
 
  private:
+  void observeClock(uint64_t stampUs, uint64_t nowUs);
+  uint32_t driftPpm_;
   bool haveSession_ = false, haveSeq_ = false, haveOffset_ = false;
   uint32_t session_ = 0, lastSeq_ = 0;
   int64_t offsetUs_ = 0;  // robot clock - daemon clock, upper bound
+  uint64_t offsetAtUs_ = 0;  // robot time the bound was last updated
+};
+
+// A session id from whatever a board has to offer at boot. add() each source (a hardware random
+// number, a boot counter, ADC readings, uninitialised RAM); every step is a bijection of the
+// 32-bit state, so two boots whose inputs differ in one word only (the boot counter) always get
+// different ids, and real noise in any input makes the id random.
+class SessionSeed {
+ public:
+  void add(uint32_t word);
+  uint32_t session() const { return h_; }
+
+ private:
+  uint32_t h_ = 0x6D706364;  // "mpcd"
 };
 
 }  // namespace mpcd
