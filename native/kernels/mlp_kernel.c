@@ -393,6 +393,8 @@ NAPI_MODULE_INIT() {
       {"isa", NULL, Isa, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) != napi_ok) return NULL;
-  if (!define_analytic_kernel(env, exports) || !define_expression_kernel(env, exports) || !define_normal_kernel(env, exports) || !define_thread_priority(env, exports)) return NULL;
+  if (!define_analytic_kernel(env, exports) || !define_expression_kernel(env, exports) || !define_normal_kernel(env, exports) ||
+      !define_rigid_body_kernel(env, exports) || !define_thread_priority(env, exports))
+    return NULL;
   return exports;
 }
