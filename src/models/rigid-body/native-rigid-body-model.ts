@@ -14,7 +14,7 @@ export interface NativeRigidBodyInputs {
   maxBatch: number;
   /**
    * Native arithmetic: false (default) float32; true double inside, rounded to float32 where the
-   * TypeScript twin (discretize over rigidBodyDynamics) rounds, about twice as slow.
+   * TypeScript twin discretized rounds, about twice as slow.
    */
   exact?: boolean;
 }
@@ -24,8 +24,9 @@ const INTEGRATOR_CODES: Record<IntegratorKind, number> = { rk4: 0, semi_implicit
 /**
  * The tree's discrete model stepped by the native addon (the articulated-body algorithm with the
  * samples across SIMD lanes, native/kernels/rigid_body_kernel.c), or undefined where the addon
- * does not load or predates the kernel, or MPCD_NO_NATIVE=1: then the caller uses
- * discretize(rigidBodyDynamics(tree, options), ...), which it matches to float32 rounding.
+ * does not load or predates the kernel, or MPCD_NO_NATIVE=1: then the caller discretizes the
+ * TypeScript twin (articulatedBodyDerivatives, articulated-body.ts), which it matches to float32
+ * rounding (bit for bit nearly always when `exact`).
  * Throws a RangeError on bad substeps (as discretize does) and where the kernel cannot take the
  * tree (rigidBodyBlock). `kernels` defaults to nativeRigidBodyKernels() (which honours MPCD_NO_NATIVE).
  */
@@ -66,8 +67,8 @@ export class NativeRigidBodyModel implements DynamicsModel {
 }
 
 /**
- * The tree's continuous dynamics by the native kernel (rigidBodyDynamics' native twin, for tests
- * and for wrapping in a hybrid model), or undefined where the kernel is not there.
+ * The tree's continuous dynamics by the native kernel (articulatedBodyDerivatives' native twin,
+ * for tests and for wrapping in a hybrid model), or undefined where the kernel is not there.
  */
 export function nativeRigidBodyDynamics(
   tree: KinematicTree,
