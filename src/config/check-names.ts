@@ -1,5 +1,6 @@
 import { MpcdError } from '../core/errors.js';
 import { compileBatchExpression, compileCondition, type ExpressionScope } from '../costs/expression-compiler.js';
+import { pointStateNames, resolvePoints } from '../costs/point-states.js';
 import { continuousModel } from '../models/continuous-model.js';
 import type { Config } from './schema.js';
 
@@ -45,7 +46,15 @@ export function checkNames(config: Config): string[] {
   for (const p of Object.keys(config.task.params)) {
     if (states.includes(p) || actions.includes(p)) errors.push(`task.params.${p}: "${p}" is already a state or action name; rename the param`);
   }
-  const scope: ExpressionScope = { stateNames: states, actionNames: actions, params: config.task.params };
+  const { errors: pointErrors } = resolvePoints(config);
+  errors.push(...pointErrors);
+  const pointNames = pointStateNames(config);
+  for (const n of pointNames) {
+    if (states.includes(n) || actions.includes(n) || n in config.task.params) errors.push(`task.points: "${n}" is already a state, action or param name; rename the point`);
+  }
+  // Costs and the success condition also name the points' states.
+  const costStates = [...states, ...pointNames];
+  const scope: ExpressionScope = { stateNames: costStates, actionNames: actions, params: config.task.params };
   config.task.cost.forEach((term, i) => {
     const path = `task.cost[${i}]`;
     switch (term.kind) {
@@ -53,14 +62,14 @@ export function checkNames(config: Config): string[] {
         collect(errors, () => compileBatchExpression(term.expr, scope, `${path}.expr`));
         break;
       case 'quadratic':
-        keys(term.target, states, `${path}.target`, 'state', false);
-        keys(term.weights, states, `${path}.weights`, 'state', false);
+        keys(term.target, costStates, `${path}.target`, 'state', false);
+        keys(term.weights, costStates, `${path}.weights`, 'state', false);
         break;
       case 'effort':
         keys(term.weights, actions, `${path}.weights`, 'action', false);
         break;
       case 'state_bounds':
-        keys(term.bounds, states, `${path}.bounds`, 'state', false);
+        keys(term.bounds, costStates, `${path}.bounds`, 'state', false);
         break;
     }
   });

@@ -83,6 +83,9 @@ export const costTermSchema = z.discriminatedUnion('kind', [
 export const taskSchema = z
   .object({
     params: named(z.number()).default({}).describe('named constants usable in expressions'),
+    points: named(z.union([z.object({ site: z.string().min(1) }).strict(), z.object({ body: z.string().min(1) }).strict()]))
+      .default({})
+      .describe('points of a rigid-body model that costs name as <point>_x, _y, _z and their _dot velocities'),
     cost: z.array(costTermSchema).min(1),
     success: z
       .object({

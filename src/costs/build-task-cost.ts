@@ -5,17 +5,26 @@ import type { CostTerm } from './cost-term.js';
 import type { ExpressionScope } from './expression-compiler.js';
 import { expressionCostTerm } from './native-expression-cost.js';
 import { resolveNamed } from './name-index.js';
+import { pointStateNames, pointStates } from './point-states.js';
 import { QuadraticTracking } from './quadratic-tracking.js';
 import { StateBounds } from './state-bounds.js';
 import { TaskCost } from './task-cost.js';
 
+/** What expressions name: the model's states then the task's point states, its actions, the task params. */
 export function expressionScope(config: Config, model: DynamicsModel): ExpressionScope {
-  return { stateNames: model.stateNames, actionNames: model.actionNames, params: config.task.params };
+  return { stateNames: costStateNames(config, model.stateNames), actionNames: model.actionNames, params: config.task.params };
+}
+
+/** The state names cost terms index: the model's, then the points' (point-states.ts). */
+export function costStateNames(config: Config, modelStates: readonly string[]): string[] {
+  return [...modelStates, ...pointStateNames(config)];
 }
 
 /** The task's cost terms, in config order, with names resolved to indices once. */
 export function buildTaskCost(config: Config, model: DynamicsModel): TaskCost {
-  const nx = model.stateNames.length;
+  const stateNames = costStateNames(config, model.stateNames);
+  const nx = stateNames.length;
+  const angular = (index: number): boolean => model.angular[index] === true; // points are never angles
   const nu = model.actionNames.length;
   const scope = expressionScope(config, model);
   const terms: CostTerm[] = config.task.cost.map((term, i) => {
@@ -26,15 +35,15 @@ export function buildTaskCost(config: Config, model: DynamicsModel): TaskCost {
         // Native where the addon loads and the expression has a program, else JavaScript.
         return expressionCostTerm({ name, expr: term.expr, weight: term.weight, terminal_weight: term.terminal_weight }, scope, `${path}.expr`);
       case 'quadratic': {
-        const weights = resolveNamed(term.weights, model.stateNames, `${path}.weights`);
+        const weights = resolveNamed(term.weights, stateNames, `${path}.weights`);
         return new QuadraticTracking(
           name,
           nx,
           weights.map(({ index, value }) => ({
             index,
             weight: value,
-            target: term.target[model.stateNames[index]!] ?? 0,
-            angular: model.angular[index] === true,
+            target: term.target[stateNames[index]!] ?? 0,
+            angular: angular(index),
           })),
           term.weight,
           term.terminal_weight,
@@ -51,11 +60,12 @@ export function buildTaskCost(config: Config, model: DynamicsModel): TaskCost {
         return new StateBounds(
           name,
           nx,
-          resolveNamed(term.bounds, model.stateNames, `${path}.bounds`).map(({ index, value }) => ({ index, low: value[0], high: value[1] })),
+          resolveNamed(term.bounds, stateNames, `${path}.bounds`).map(({ index, value }) => ({ index, low: value[0], high: value[1] })),
           term.weight,
           term.terminal_weight,
         );
     }
   });
-  return new TaskCost(terms);
+  const points = pointStates(config);
+  return points === undefined ? new TaskCost(terms) : new TaskCost(terms, { values: points, nx: model.stateNames.length, maxBatch: model.maxBatch });
 }

@@ -246,7 +246,7 @@ export class SimSession {
         overruns += step.dropped;
         if (step.index >= this.holdFrom) {
           checked++;
-          if (!this.success.test(step.state, lastAction)) held = false;
+          if (!this.success.test(this.cost.withDerived(step.state, 1), lastAction)) held = false;
         }
         onStep?.(step);
       }),

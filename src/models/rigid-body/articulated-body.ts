@@ -1,6 +1,6 @@
 import type { DerivativesFn } from '../analytic/robot-descriptor.js';
-import { JOINT_HINGE, JOINT_NONE, JOINT_SLIDE, type KinematicTree } from './kinematic-tree.js';
-import { quatToMatrix } from './rotation.js';
+import { JOINT_NONE, type KinematicTree } from './kinematic-tree.js';
+import { mul33, TreeKinematics } from './tree-kinematics.js';
 
 export interface RigidBodyOptions {
   /**
@@ -35,14 +35,8 @@ export function articulatedBodyDerivatives(tree: KinematicTree, options: RigidBo
   const nq = tree.nq;
   const nu = tree.nu;
   const nx = 2 * nq;
-  const parent = Int32Array.from(tree.parent);
-  const type = Int32Array.from(tree.jointType);
-  const dofOf = Int32Array.from(tree.dof);
-  const offR = new Float64Array(9 * n); // [n, 3, 3] row-major, node frame in parent frame
-  for (let i = 0; i < n; i++) offR.set(quatToMatrix(tree.quat.slice(4 * i, 4 * i + 4)), 9 * i);
-  const offP = Float64Array.from(tree.pos); // [n, 3]
-  const axis = Float64Array.from(tree.axis); // [n, 3]
-  const anchor = Float64Array.from(tree.anchor); // [n, 3]
+  const kin = new TreeKinematics(tree);
+  const { parent, type, dofOf, R, P, S, V } = kin;
   const mass = Float64Array.from(tree.mass); // [n]
   const com = Float64Array.from(tree.com); // [n, 3]
   const inertia = new Float64Array(9 * n); // [n, 3, 3] about the centre of mass, node frame
@@ -50,7 +44,6 @@ export function articulatedBodyDerivatives(tree: KinematicTree, options: RigidBo
     const [xx, yy, zz, xy, xz, yz] = tree.inertia.slice(6 * i, 6 * i + 6) as [number, number, number, number, number, number];
     inertia.set([xx, xy, xz, xy, yy, yz, xz, yz, zz], 9 * i);
   }
-  const qpos0 = Float64Array.from(tree.qpos0);
   const damping = Float64Array.from(tree.damping);
   const armature = Float64Array.from(tree.armature);
   const stiffness = Float64Array.from(tree.stiffness);
@@ -66,11 +59,7 @@ export function articulatedBodyDerivatives(tree: KinematicTree, options: RigidBo
   const invFrictionVelocity = 1 / options.frictionVelocity;
   const [gx, gy, gz] = tree.gravity;
 
-  // Scratch, per node.
-  const R = new Float64Array(9 * n); // [n, 3, 3] node frame in world
-  const P = new Float64Array(3 * n); // [n, 3] node origin in world
-  const S = new Float64Array(6 * n); // [n, 6] joint motion subspace
-  const V = new Float64Array(6 * n); // [n, 6] spatial velocity
+  // Scratch, per node (poses and velocities live in kin).
   const C = new Float64Array(6 * n); // [n, 6] velocity-product acceleration
   const IA = new Float64Array(36 * n); // [n, 6, 6] articulated inertia, row-major
   const PA = new Float64Array(6 * n); // [n, 6] articulated bias force
@@ -79,7 +68,6 @@ export function articulatedBodyDerivatives(tree: KinematicTree, options: RigidBo
   const uj = new Float64Array(n);
   const A = new Float64Array(6 * n); // [n, 6] spatial acceleration
   const tau = new Float64Array(nq);
-  const rot = new Float64Array(9);
   const Ic = new Float64Array(9);
   const tmp = new Float64Array(9);
   const Iv = new Float64Array(6);
@@ -107,85 +95,24 @@ export function articulatedBodyDerivatives(tree: KinematicTree, options: RigidBo
         tau[d] = act - damping[d]! * qd - stiffness[d]! * (q - springRef[d]!) - friction[d]! * Math.tanh(qd * invFrictionVelocity);
       }
 
-      // Pass 1: poses, velocities, body inertias, bias forces.
+      // Pass 1: poses, velocities (TreeKinematics), then body inertias and bias forces.
+      kin.update(states, so);
       for (let i = 0; i < n; i++) {
-        const p = parent[i]!;
         const r9 = 9 * i;
         const p3 = 3 * i;
         const s6 = 6 * i;
-        // Node frame before its joint: parent pose times the fixed offset.
-        if (p < 0) {
-          for (let e = 0; e < 9; e++) R[r9 + e] = offR[r9 + e]!;
-          P[p3] = offP[p3]!;
-          P[p3 + 1] = offP[p3 + 1]!;
-          P[p3 + 2] = offP[p3 + 2]!;
-        } else {
-          mul33(R, 9 * p, offR, r9, R, r9);
-          const pr = 9 * p;
-          const ox = offP[p3]!;
-          const oy = offP[p3 + 1]!;
-          const oz = offP[p3 + 2]!;
-          P[p3] = P[3 * p]! + R[pr]! * ox + R[pr + 1]! * oy + R[pr + 2]! * oz;
-          P[p3 + 1] = P[3 * p + 1]! + R[pr + 3]! * ox + R[pr + 4]! * oy + R[pr + 5]! * oz;
-          P[p3 + 2] = P[3 * p + 2]! + R[pr + 6]! * ox + R[pr + 7]! * oy + R[pr + 8]! * oz;
-        }
-        const jt = type[i]!;
-        let qd = 0;
-        if (jt !== JOINT_NONE) {
-          const d = dofOf[i]!;
-          const delta = states[so + d]! - qpos0[d]!;
-          qd = states[so + nq + d]!;
-          const kx = axis[p3]!;
-          const ky = axis[p3 + 1]!;
-          const kz = axis[p3 + 2]!;
-          // World axis (a joint's axis is the same before and after its own motion).
-          const wx = R[r9]! * kx + R[r9 + 1]! * ky + R[r9 + 2]! * kz;
-          const wy = R[r9 + 3]! * kx + R[r9 + 4]! * ky + R[r9 + 5]! * kz;
-          const wz = R[r9 + 6]! * kx + R[r9 + 7]! * ky + R[r9 + 8]! * kz;
-          if (jt === JOINT_HINGE) {
-            const lx = anchor[p3]!;
-            const ly = anchor[p3 + 1]!;
-            const lz = anchor[p3 + 2]!;
-            // World anchor, fixed by the rotation about it.
-            const ax = P[p3]! + R[r9]! * lx + R[r9 + 1]! * ly + R[r9 + 2]! * lz;
-            const ay = P[p3 + 1]! + R[r9 + 3]! * lx + R[r9 + 4]! * ly + R[r9 + 5]! * lz;
-            const az = P[p3 + 2]! + R[r9 + 6]! * lx + R[r9 + 7]! * ly + R[r9 + 8]! * lz;
-            // R = R0 * rot(k, delta) (Rodrigues, local axis), then the origin so the anchor stays.
-            const cs = Math.cos(delta);
-            const sn = Math.sin(delta);
-            const t = 1 - cs;
-            rot[0] = cs + t * kx * kx; rot[1] = t * kx * ky - sn * kz; rot[2] = t * kx * kz + sn * ky;
-            rot[3] = t * kx * ky + sn * kz; rot[4] = cs + t * ky * ky; rot[5] = t * ky * kz - sn * kx;
-            rot[6] = t * kx * kz - sn * ky; rot[7] = t * ky * kz + sn * kx; rot[8] = cs + t * kz * kz;
-            for (let e = 0; e < 9; e++) tmp[e] = R[r9 + e]!;
-            mul33(tmp, 0, rot, 0, R, r9);
-            P[p3] = ax - (R[r9]! * lx + R[r9 + 1]! * ly + R[r9 + 2]! * lz);
-            P[p3 + 1] = ay - (R[r9 + 3]! * lx + R[r9 + 4]! * ly + R[r9 + 5]! * lz);
-            P[p3 + 2] = az - (R[r9 + 6]! * lx + R[r9 + 7]! * ly + R[r9 + 8]! * lz);
-            // S = [w; anchor x w].
-            S[s6] = wx; S[s6 + 1] = wy; S[s6 + 2] = wz;
-            S[s6 + 3] = ay * wz - az * wy; S[s6 + 4] = az * wx - ax * wz; S[s6 + 5] = ax * wy - ay * wx;
-          } else if (jt === JOINT_SLIDE) {
-            P[p3] = P[p3]! + wx * delta;
-            P[p3 + 1] = P[p3 + 1]! + wy * delta;
-            P[p3 + 2] = P[p3 + 2]! + wz * delta;
-            S[s6] = 0; S[s6 + 1] = 0; S[s6 + 2] = 0;
-            S[s6 + 3] = wx; S[s6 + 4] = wy; S[s6 + 5] = wz;
-          }
-        }
-        // v = v_parent + S qd; c = v x (S qd).
-        for (let e = 0; e < 6; e++) V[s6 + e] = (p < 0 ? 0 : V[6 * p + e]!) + (jt === JOINT_NONE ? 0 : S[s6 + e]! * qd);
-        if (jt === JOINT_NONE) {
+        // c = v x (S qd).
+        const qd = kin.qd[i]!;
+        if (type[i] === JOINT_NONE) {
           for (let e = 0; e < 6; e++) C[s6 + e] = 0;
         } else {
           crossMotion(V, s6, S[s6]! * qd, S[s6 + 1]! * qd, S[s6 + 2]! * qd, S[s6 + 3]! * qd, S[s6 + 4]! * qd, S[s6 + 5]! * qd, C, s6);
         }
         // Spatial inertia about the world origin, from mass m, centre c (world) and Ic = R Ib R^T.
         const m = mass[i]!;
-        const cl = 3 * i;
-        const cx = P[p3]! + R[r9]! * com[cl]! + R[r9 + 1]! * com[cl + 1]! + R[r9 + 2]! * com[cl + 2]!;
-        const cy = P[p3 + 1]! + R[r9 + 3]! * com[cl]! + R[r9 + 4]! * com[cl + 1]! + R[r9 + 5]! * com[cl + 2]!;
-        const cz = P[p3 + 2]! + R[r9 + 6]! * com[cl]! + R[r9 + 7]! * com[cl + 1]! + R[r9 + 8]! * com[cl + 2]!;
+        const cx = P[p3]! + R[r9]! * com[p3]! + R[r9 + 1]! * com[p3 + 1]! + R[r9 + 2]! * com[p3 + 2]!;
+        const cy = P[p3 + 1]! + R[r9 + 3]! * com[p3]! + R[r9 + 4]! * com[p3 + 1]! + R[r9 + 5]! * com[p3 + 2]!;
+        const cz = P[p3 + 2]! + R[r9 + 6]! * com[p3]! + R[r9 + 7]! * com[p3 + 1]! + R[r9 + 8]! * com[p3 + 2]!;
         mul33(R, r9, inertia, r9, tmp, 0);
         mul33T(tmp, 0, R, r9, Ic, 0);
         spatialInertia(m, cx, cy, cz, Ic, IA, 36 * i);
@@ -245,18 +172,6 @@ export function articulatedBodyDerivatives(tree: KinematicTree, options: RigidBo
       for (let d = 0; d < nq; d++) deriv[so + d] = states[so + nq + d]!;
     }
   };
-}
-
-/** out[o..] = a[ao..] * b[bo..] (3x3 row-major); out may alias neither input. */
-function mul33(a: Float64Array, ao: number, b: Float64Array, bo: number, out: Float64Array, oo: number): void {
-  for (let r = 0; r < 3; r++) {
-    const a0 = a[ao + 3 * r]!;
-    const a1 = a[ao + 3 * r + 1]!;
-    const a2 = a[ao + 3 * r + 2]!;
-    out[oo + 3 * r] = a0 * b[bo]! + a1 * b[bo + 3]! + a2 * b[bo + 6]!;
-    out[oo + 3 * r + 1] = a0 * b[bo + 1]! + a1 * b[bo + 4]! + a2 * b[bo + 7]!;
-    out[oo + 3 * r + 2] = a0 * b[bo + 2]! + a1 * b[bo + 5]! + a2 * b[bo + 8]!;
-  }
 }
 
 /** out = a * b^T (3x3 row-major). */
