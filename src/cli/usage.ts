@@ -3,9 +3,10 @@
 export const SIM_ROBOT_USAGE = `  mpcd sim-robot <config> [--mqtt URL | --serial PATH] [--fault SPEC]... [--record FILE] [--seed S] [--duration SECONDS] [--json]
       the virtual robot: the config's virtual_robot (MuJoCo) in real time on the robot's side of its
       mqtt or serial plant, until SIGINT/SIGTERM or --duration; --serial is the robot's end of the pty.
-      --fault KIND[/CHANNEL]:ARG[@START[+DURATION]] (drop, delay, duplicate, reorder, corrupt, stop, freeze),
-      e.g. corrupt:0.1 or stop:2.0@3.0 (times in s after the first arm); --record FILE appends what it
-      received and applied, one JSON line per event
+      --fault KIND[/CHANNEL]:ARG[@START[+DURATION]] (drop, delay, duplicate, reorder, corrupt, stop, freeze,
+      garbage_stamp, clock_step, reboot, flood), e.g. corrupt:0.1, stop:2.0@3.0, garbage_stamp/pole:1e6@3,
+      clock_step:-5@3, reboot:1.0@3, flood:10000@3+1 (times in s after the first arm); --record FILE
+      appends what it received and applied, one JSON line per event
 `;
 
 export const TRAIN_USAGE = `  mpcd train <log files or folders>... --config CFG [--model-dir DIR] [--value-only] [--json]
