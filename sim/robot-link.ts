@@ -20,6 +20,18 @@ export interface RobotLink {
   publish(obs: Observation): void;
   /** The robot's own e-stop (a button on the robot): tells the daemon. */
   estop(source: string): void;
+  /**
+   * Power lost (the reboot fault): the wire goes dead as it would with the board off. Nothing is
+   * sent or delivered until `powerOn`. MQTT: the connection drops without a DISCONNECT, so the
+   * broker publishes the robot's last will `offline`.
+   */
+  powerOff(): void;
+  /**
+   * The board boots again: a new session, its frame seq from 0, no daemon session known yet.
+   * MQTT: connects anew and publishes a retained `online` with the new session. Resolves once
+   * on the wire; rejects if it cannot get there (the link keeps trying where it can).
+   */
+  powerOn(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -6,6 +6,7 @@ import type { ArmCommand, Observation } from '../src/io/plant.js';
 import { createLogger } from '../src/telemetry/logger.js';
 import type { FaultInjector } from './fault-injector.js';
 import type { MujocoPlant } from './mujoco-plant.js';
+import { RobotClock } from './robot-clock.js';
 import type { RobotLink } from './robot-link.js';
 import type { RobotRecorder, SafeReason } from './robot-record.js';
 
@@ -23,6 +24,8 @@ export interface VirtualRobotOptions {
   /** s without any frame from the daemon after which the robot disarms itself. */
   readonly linkTimeout: number;
   readonly faults: FaultInjector;
+  /** The robot's own clock (stamps, command expiry, watchdogs); default the scheduler's, unfaulted. Share it with the link's e-stop stamps and the recorder. */
+  readonly clock?: RobotClock;
   /** The daemon started a new session (restarted): its seq and clock start afresh. */
   readonly daemonSession$?: Observable<unknown>;
   /** The daemon is known to be gone (MQTT: its last will): disarm as on a link timeout. */
@@ -39,6 +42,10 @@ export interface VirtualRobotCounts {
   rejected: Partial<Record<string, number>>;
   resets: number;
   linkTimeouts: number;
+  /** Steps of its own clock (clock_step faults). */
+  clockSteps: number;
+  /** Power cycles (reboot faults). */
+  reboots: number;
 }
 
 /**
@@ -58,14 +65,20 @@ export interface VirtualRobotCounts {
  *   state. An ARM after a link loss or an e-stop continues where the robot is.
  * - Readings are stamped with the robot's monotonic clock (seconds), split into the transport's
  *   channels, and pass the fault injector on their way out.
+ * - A clock_step fault moves that clock for good: stamps, expiry and watchdogs move with it, and
+ *   the clock-offset estimates start again (a forward step would make every command look old).
+ * - A reboot fault: silent and limp (zero actuation, the physics runs on) for its window, then a
+ *   new boot: a new session on the link, the clock from 0, disarmed until the daemon's next ARM,
+ *   which starts an episode.
  */
 export class VirtualRobot {
-  readonly counts: VirtualRobotCounts = { published: 0, commands: 0, applied: 0, rejected: {}, resets: 0, linkTimeouts: 0 };
+  readonly counts: VirtualRobotCounts = { published: 0, commands: 0, applied: 0, rejected: {}, resets: 0, linkTimeouts: 0, clockSteps: 0, reboots: 0 };
   private readonly gate = new CommandGate();
   /** (robot clock − daemon clock), as CommandGate keeps it, to place a command's expiry in robot time. */
   private readonly offset = new ClockOffsetBound();
   private readonly subs = new Subscription();
   private readonly log: Logger;
+  private readonly clock: RobotClock;
   private readonly period: number;
   private anchor = 0; // robot time (s) of the plant's physics time 0
   private skippedSeen = 0;
@@ -75,11 +88,16 @@ export class VirtualRobot {
   private applying: 'command' | 'safe' = 'safe';
   private expiry = -Infinity; // robot time the applied command expires, s
   private lastHeard = -Infinity; // robot time of the last frame from the daemon, s
+  private clockError = 0; // the clock_step faults applied so far, s
+  private lastApplied = -1; // seq of the last command applied in this daemon session
+  private seqFloor = -1; // commands up to this seq were judged before a clock step: still old after it
+  private powered = true;
   private closed = false;
 
   private constructor(private readonly opts: VirtualRobotOptions) {
     this.log = opts.logger ?? createLogger('mpcd.virtual-robot');
     this.period = opts.plant.controlPeriod;
+    this.clock = opts.clock ?? new RobotClock(opts.scheduler);
   }
 
   /** Wires the robot up and puts the plant in a first initial state, disarmed, holding the safe action. */
@@ -91,6 +109,7 @@ export class VirtualRobot {
     robot.subs.add(link.arm$.subscribe((a) => robot.onArm(a)));
     robot.subs.add(
       link.heartbeats$.subscribe((stamp) => {
+        if (!robot.powered) return;
         const now = robot.now();
         robot.lastHeard = now;
         robot.gate.observeClock(stamp, now);
@@ -105,7 +124,7 @@ export class VirtualRobot {
 
   /** Robot monotonic time, s. */
   now(): number {
-    return this.opts.scheduler.now() / 1000;
+    return this.clock.now();
   }
 
   get isArmed(): boolean {
@@ -122,11 +141,12 @@ export class VirtualRobot {
   }
 
   private onCommand(cmd: CommandEnvelope): void {
+    if (!this.powered) return;
     const now = this.now();
     this.lastHeard = now;
     this.counts.commands++;
     this.offset.observe(now - cmd.stamp, now);
-    const verdict = this.gate.check(cmd, now);
+    const verdict = cmd.seq <= this.seqFloor ? 'duplicate_or_old' : this.gate.check(cmd, now);
     const age = now - cmd.stamp - this.offset.value;
     const applied = verdict === 'apply' && this.armed && !this.estopped;
     let expiry: number | undefined;
@@ -135,6 +155,7 @@ export class VirtualRobot {
       this.opts.plant.send(Float32Array.from(cmd.u));
       this.applying = 'command';
       this.expiry = expiry;
+      this.lastApplied = cmd.seq;
       this.counts.applied++;
     } else if (verdict !== 'apply') {
       this.counts.rejected[verdict] = (this.counts.rejected[verdict] ?? 0) + 1;
@@ -143,6 +164,7 @@ export class VirtualRobot {
   }
 
   private onArm(cmd: ArmCommand): void {
+    if (!this.powered) return;
     const now = this.now();
     this.lastHeard = now;
     this.opts.recorder?.write({ ev: cmd }, now);
@@ -172,9 +194,17 @@ export class VirtualRobot {
   }
 
   private onDaemonSession(): void {
+    if (!this.powered) return;
+    this.forgetDaemon();
+    this.opts.recorder?.write({ ev: 'daemon_session' }, this.now());
+  }
+
+  /** A daemon session's seq and clock offset, forgotten (the daemon restarted, or this robot did). */
+  private forgetDaemon(): void {
     this.gate.reset();
     this.offset.reset();
-    this.opts.recorder?.write({ ev: 'daemon_session' });
+    this.lastApplied = -1;
+    this.seqFloor = -1;
   }
 
   private onLinkLost(why: string): void {
@@ -187,9 +217,11 @@ export class VirtualRobot {
     this.holdSafe('link_timeout', now);
   }
 
-  /** End of a physics period: the robot-side watchdogs, then the readings go out. */
+  /** End of a physics period: the robot's own faults, the robot-side watchdogs, then the readings go out. */
   private onPeriod(obs: Observation): void {
     const plant = this.opts.plant;
+    this.followClockFaults();
+    if (!this.followPower()) return;
     if (plant.skippedPeriods !== this.skippedSeen) {
       // The plant gave up periods it could not catch up; its time 0 moved on by as much.
       this.anchor += (plant.skippedPeriods - this.skippedSeen) * this.period;
@@ -206,6 +238,65 @@ export class VirtualRobot {
         this.opts.link.publish(o);
       });
     }
+  }
+
+  /** A clock_step fault that came due: the robot's clock and everything it timed move by the jump. */
+  private followClockFaults(): void {
+    const error = this.opts.faults.clockError();
+    if (error === this.clockError) return;
+    const jump = error - this.clockError;
+    this.clockError = error;
+    this.clock.step(jump);
+    this.moveClock(jump);
+    // The offset bounds are in the old clock: a forward step would leave them too small by the
+    // jump (every command stale), so they re-learn from the next frames. The seq still stands.
+    this.gate.reset();
+    this.offset.reset();
+    this.seqFloor = this.lastApplied;
+    this.counts.clockSteps++;
+    this.log.warn({ jump_s: jump }, 'virtual robot: its clock stepped');
+  }
+
+  /** Moves what the robot timed on its clock by `jump` s, so that a clock change is no lapse of time. */
+  private moveClock(jump: number): void {
+    this.anchor += jump;
+    this.lastHeard += jump;
+    this.expiry += jump;
+  }
+
+  /** The reboot fault: power off at its window's start, a new boot at its end. Returns whether the robot is powered. */
+  private followPower(): boolean {
+    const off = this.opts.faults.active('reboot', undefined) !== undefined;
+    if (off && this.powered) this.powerOff();
+    else if (!off && !this.powered) this.boot();
+    return this.powered;
+  }
+
+  private powerOff(): void {
+    const now = this.now();
+    this.powered = false;
+    this.armed = false;
+    this.estopped = false;
+    this.resetOnArm = true;
+    this.applying = 'safe';
+    this.expiry = -Infinity;
+    // Limp: no drive at all, whatever the configured safe action; the physics runs on.
+    this.opts.plant.send(new Float32Array(this.opts.safeAction.length));
+    this.opts.link.powerOff();
+    this.log.warn({ at: now }, 'virtual robot: power lost; silent and limp');
+  }
+
+  /** A new boot: the clock from 0, a new session on the link, disarmed and holding the safe action. */
+  private boot(): void {
+    this.powered = true;
+    this.moveClock(this.clock.restart());
+    this.forgetDaemon();
+    this.counts.reboots++;
+    this.opts.plant.send(this.opts.safeAction);
+    this.opts.link.powerOn().then(
+      () => this.log.info({ counts: this.counts.reboots }, 'virtual robot: booted; a new session, disarmed until the next arm'),
+      (err: unknown) => this.log.error({ err: (err as Error).message }, 'virtual robot: booted, but its link did not come up'),
+    );
   }
 
   /** The safe action from now on (ctrl holds from here); recorded when it takes over from a command or the arming changed. */

@@ -65,7 +65,6 @@ export class MqttRobotLink implements RobotLink {
   readonly events$: Observable<PlantEvent>;
   readonly dropped: { count: number } = { count: 0 };
   readonly counters: MqttRobotLinkCounters = { readingsSent: 0, readingsDropped: 0, estopsSent: 0, commandsReceived: 0 };
-  readonly session: string = randomUUID();
   readonly drops: DropCounter;
 
   private readonly commandSubject = new Subject<CommandEnvelope>();
@@ -78,7 +77,9 @@ export class MqttRobotLink implements RobotLink {
   private readonly clock: () => number;
   private readonly log: Logger;
   private connection: MqttConnection | undefined;
-  private messagesWired = false;
+  private wiredClient: MqttClient | undefined; // the client whose messages are delivered (this boot's)
+  private sessionId: string = randomUUID();
+  private powered = true;
   private closed = false;
 
   private constructor(
@@ -100,20 +101,34 @@ export class MqttRobotLink implements RobotLink {
   /** Resolves once connected; rejects with MpcdError 'MQTT_CONNECT' naming the URL after the timeout. */
   static async connect(url: string, opts: MqttRobotLinkOptions): Promise<MqttRobotLink> {
     const link = new MqttRobotLink(url, opts);
-    const offline: PresenceMessage = { status: 'offline', session: link.session };
-    link.connection = await MqttConnection.open({
-      url,
-      clientId: opts.clientId ?? `mpcd-robot-${link.session.slice(0, 8)}`,
+    await link.open();
+    return link;
+  }
+
+  /** The session of this boot, in every presence message. */
+  get session(): string {
+    return this.sessionId;
+  }
+
+  /** One boot's connection: its last will and client id carry this boot's session. */
+  private async open(): Promise<void> {
+    const { opts } = this;
+    const offline: PresenceMessage = { status: 'offline', session: this.sessionId };
+    const connection = await MqttConnection.open({
+      url: this.url,
+      clientId: opts.clientId ?? `mpcd-robot-${this.sessionId.slice(0, 8)}`,
       keepalive: opts.keepalive ?? 5,
       connectTimeout: opts.connectTimeout ?? 10,
       reconnect: opts.reconnect ?? { min: 0.2, max: 5 },
-      will: { topic: opts.layout.topics.robotStatus, payload: link.codec.encode(offline) },
+      will: { topic: opts.layout.topics.robotStatus, payload: this.codec.encode(offline) },
       ...(opts.credentials ?? {}),
-      log: link.log,
-      onUp: (client) => link.onUp(client),
-      onDown: (detail) => link.eventSubject.next({ kind: 'link_down', detail }),
+      log: this.log,
+      onUp: (client) => this.onUp(client),
+      onDown: (detail) => this.eventSubject.next({ kind: 'link_down', detail }),
     });
-    return link;
+    // Powered off (or closed) while it connected: this boot is over before it began.
+    if (this.closed || !this.powered) connection.abort();
+    else this.connection = connection;
   }
 
   get connected(): boolean {
@@ -147,9 +162,24 @@ export class MqttRobotLink implements RobotLink {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const offline: PresenceMessage = { status: 'offline', session: this.session };
+    const offline: PresenceMessage = { status: 'offline', session: this.sessionId };
     await this.connection?.close((client) => client.publishAsync(this.opts.layout.topics.robotStatus, Buffer.from(this.codec.encode(offline)), { qos: 1, retain: true }).then(() => undefined));
     this.completeAll();
+  }
+
+  powerOff(): void {
+    if (this.closed || !this.powered) return;
+    this.powered = false;
+    this.wiredClient = undefined;
+    this.connection?.abort();
+    this.connection = undefined;
+  }
+
+  async powerOn(): Promise<void> {
+    if (this.closed || this.powered) return;
+    this.powered = true;
+    this.sessionId = randomUUID(); // hardware/mqtt-contract.md: new on every start
+    await this.open();
   }
 
   /** For fault injection: drops the connection without a DISCONNECT (a robot losing power); the broker publishes the last will. */
@@ -171,14 +201,17 @@ export class MqttRobotLink implements RobotLink {
 
   private onUp(client: MqttClient): void {
     const { topics } = this.opts.layout;
-    if (!this.messagesWired) {
-      this.messagesWired = true;
-      client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    if (!this.powered) return;
+    if (this.wiredClient !== client) {
+      this.wiredClient = client;
+      client.on('message', (topic, payload) => {
+        if (client === this.wiredClient) this.onMessage(topic, payload);
+      });
     }
     client.subscribe({ [topics.command]: { qos: 0 }, [topics.heartbeat]: { qos: 0 }, [topics.arm]: { qos: 1 }, [topics.daemonStatus]: { qos: 1 } }, (err) => {
       if (err) this.log.error({ err: err.message }, 'mqtt robot link: subscribe failed');
     });
-    const online: PresenceMessage = { status: 'online', session: this.session };
+    const online: PresenceMessage = { status: 'online', session: this.sessionId };
     client.publish(topics.robotStatus, Buffer.from(this.codec.encode(online)), { qos: 1, retain: true });
     this.eventSubject.next({ kind: 'link_up', detail: `connected to ${this.url}` });
   }

@@ -16,7 +16,7 @@ export interface SerialRobotLinkOptions {
   readonly channels: readonly { readonly id: number; readonly name: string }[];
   /** Applied to every encoded frame right before it is written (fault injection). */
   readonly outgoing?: OutgoingBytesHook;
-  /** The robot's session id on the wire (a new one per "boot"); default random. */
+  /** The robot's session id on the wire at its first boot; default random (a new random one at each powerOn). */
   readonly session?: number;
   /** Robot monotonic clock, seconds, stamping its e-stop messages; default performance.now() / 1000. */
   readonly clock?: () => number;
@@ -31,6 +31,7 @@ export interface SerialRobotLinkOptions {
  * opens one end of a pty pair (socat) as the firmware would own the UART. Like a board that
  * stays powered while its cable is pulled, it keeps its session and sequence across a lost
  * port and reopens the same path until closed; publishing while the port is gone is dropped.
+ * A power cycle (powerOff, powerOn) is a new boot: silent meanwhile, then a new session, seq 0.
  */
 export class SerialRobotLink implements RobotLink {
   readonly commands$: Observable<CommandEnvelope>;
@@ -39,7 +40,6 @@ export class SerialRobotLink implements RobotLink {
   /** The daemon's session id, each time a new one is seen: reset the CommandGate then. */
   readonly daemonSession$: Observable<number>;
   readonly dropped = { count: 0 };
-  readonly session: number;
   /** Times the port was reopened after it went away. */
   reopens = 0;
 
@@ -55,6 +55,8 @@ export class SerialRobotLink implements RobotLink {
   private readonly ports: SerialPorts;
   private port: SerialByteStream | undefined;
   private closed = false;
+  private powered = true;
+  private sessionId: number;
   private seq = 0;
   private daemonSession: number | undefined;
   private retry: Subscription | undefined;
@@ -69,7 +71,7 @@ export class SerialRobotLink implements RobotLink {
     this.clock = opts.clock ?? (() => performance.now() / 1000);
     this.scheduler = opts.scheduler ?? asyncScheduler;
     this.ports = opts.ports ?? nodeSerialPorts;
-    this.session = opts.session ?? randomInt(0, 0xffffffff);
+    this.sessionId = opts.session ?? randomInt(0, 0xffffffff);
     this.commands$ = this.commands.asObservable();
     this.arm$ = this.arm.asObservable();
     this.heartbeats$ = this.heartbeats.asObservable();
@@ -91,16 +93,37 @@ export class SerialRobotLink implements RobotLink {
     return this.port !== undefined;
   }
 
+  /** The session id of this boot. */
+  get session(): number {
+    return this.sessionId;
+  }
+
   publish(obs: Observation): void {
     const channel = this.channelIds.get(obs.channel);
     if (channel === undefined) {
       throw new MpcdError('SERIAL_CHANNEL', `no channel id for '${obs.channel}'; add it to the link's channels (${[...this.channelIds.keys()].join(', ')})`);
     }
-    this.write({ type: 'state', session: this.session, seq: this.seq, stamp: obs.stamp, channel, values: Array.from(obs.values) });
+    this.write({ type: 'state', session: this.sessionId, seq: this.seq, stamp: obs.stamp, channel, values: Array.from(obs.values) });
   }
 
   estop(source: string): void {
-    this.write({ type: 'estop', session: this.session, seq: this.seq, stamp: this.clock(), source });
+    this.write({ type: 'estop', session: this.sessionId, seq: this.seq, stamp: this.clock(), source });
+  }
+
+  powerOff(): void {
+    this.powered = false;
+    this.reader.reset(); // a board without power keeps no half-read frame
+  }
+
+  async powerOn(): Promise<void> {
+    if (this.powered) return;
+    // protocol.md: a session id is random per boot; never the last one, or the daemon could not tell.
+    let next = randomInt(0, 0xffffffff);
+    while (next === this.sessionId) next = randomInt(0, 0xffffffff);
+    this.sessionId = next;
+    this.seq = 0;
+    this.daemonSession = undefined;
+    this.powered = true;
   }
 
   async close(): Promise<void> {
@@ -114,7 +137,7 @@ export class SerialRobotLink implements RobotLink {
   }
 
   private write(msg: SerialMessage): void {
-    if (this.port === undefined || this.closed) return;
+    if (this.port === undefined || this.closed || !this.powered) return;
     this.seq = (this.seq + 1) >>> 0;
     // Unchecked: a sensor fault (NaN) goes on the wire as a faulty robot would send it.
     const encoded = this.format.encode(msg, true);
@@ -126,7 +149,7 @@ export class SerialRobotLink implements RobotLink {
     this.port = port;
     this.reader.reset();
     port.on('data', (chunk: Buffer) => {
-      if (this.port === port) this.reader.push(chunk);
+      if (this.port === port && this.powered) this.reader.push(chunk);
     });
     const lost = (): void => {
       if (this.port !== port) return;

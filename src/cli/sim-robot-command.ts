@@ -7,6 +7,7 @@ import { MqttRobotLink } from '../../sim/links/mqtt-robot-link.js';
 import { SerialRobotLink } from '../../sim/links/serial-robot-link.js';
 import { MujocoPlant } from '../../sim/mujoco-plant.js';
 import type { RobotLink } from '../../sim/robot-link.js';
+import { RobotClock } from '../../sim/robot-clock.js';
 import { RobotRecorder } from '../../sim/robot-record.js';
 import { VirtualRobot } from '../../sim/virtual-robot.js';
 import { loadConfig } from '../config/load-config.js';
@@ -50,7 +51,9 @@ export async function simRobotCommand(args: SimRobotArgs): Promise<number> {
   const specs = args.faults.map(parseFaultSpec);
   const log = createLogger('mpcd.virtual-robot');
   const scheduler = new MonotonicScheduler();
-  const clock = (): number => scheduler.now() / 1000;
+  // One robot clock for its stamps, e-stops and record, so that a clock fault moves them all.
+  const robotClock = new RobotClock(scheduler);
+  const clock = (): number => robotClock.now();
   const stateNames = vr.state.map((s) => s.name);
   const actionNames = vr.actions.map((a) => a.name);
   const rng = new Rng(args.seed ?? vr.seed ?? c.seed);
@@ -87,6 +90,7 @@ export async function simRobotCommand(args: SimRobotArgs): Promise<number> {
     initialState: () => sampleInitialState(c.scenario.initial_state, stateNames, initRng),
     linkTimeout: vr.link_timeout,
     faults,
+    clock: robotClock,
     daemonSession$: wired.daemonSession$,
     ...(wired.daemonGone$ !== undefined ? { daemonGone$: wired.daemonGone$ } : {}),
     ...(recorder !== undefined ? { recorder } : {}),

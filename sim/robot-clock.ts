@@ -1,0 +1,28 @@
+import type { SchedulerLike } from 'rxjs';
+
+/**
+ * The virtual robot's own monotonic clock, s: the host's clock (the scheduler's) plus what the
+ * clock faults did to it. A robot's stamps, its command expiry and its watchdogs all read this
+ * one clock, so a step moves them together, as it would on a board whose clock was set.
+ */
+export class RobotClock {
+  private offset = 0; // robot − host, s
+
+  constructor(private readonly scheduler: SchedulerLike) {}
+
+  now(): number {
+    return this.scheduler.now() / 1000 + this.offset;
+  }
+
+  /** The clock jumps by `jump` s for good (an NTP or RTC correction). */
+  step(jump: number): void {
+    this.offset += jump;
+  }
+
+  /** A new boot: the clock reads 0 from here. Returns the jump, s. */
+  restart(): number {
+    const jump = -this.now();
+    this.offset += jump;
+    return jump;
+  }
+}
