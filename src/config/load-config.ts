@@ -4,6 +4,8 @@ import { parseDocument } from 'yaml';
 import { MpcdError } from '../core/errors.js';
 import { loadKinematicTree } from '../models/rigid-body/load-kinematic-tree.js';
 import { getMujoco } from '../models/rigid-body/mujoco-runtime.js';
+import type { KinematicTree } from '../models/rigid-body/kinematic-tree.js';
+import { withMotors } from '../models/rigid-body/with-motors.js';
 import type { ModelConfig } from './model-schema.js';
 import { configSchema, type Config, type ParsedConfig } from './schema.js';
 import { formatIssues } from './format-issues.js';
@@ -74,10 +76,17 @@ function readModelFiles(model: ParsedConfig['model'], dir: string, source: strin
   if (model.kind !== 'rigid_body') return model;
   const field = model.mjcf !== undefined ? 'mjcf' : 'urdf';
   const file = resolve(dir, (model.mjcf ?? model.urdf)!);
+  let compiled: KinematicTree;
   try {
-    return { ...model, tree: loadKinematicTree(file) };
+    compiled = loadKinematicTree(file);
   } catch (err) {
     if (err instanceof MpcdError) throw new MpcdError('CONFIG_MODEL_FILE', `${source}: model.${field}: ${err.message}`);
     throw err;
   }
+  const tree = withMotors(compiled, model.motors, `${source}: model.motors`);
+  if (tree.nu === 0) {
+    const example = `motors: { ${tree.jointNames[0] ?? 'joint'}: 10 }`;
+    throw new MpcdError('CONFIG_INVALID', `${source}: model.${field}: ${file} has no actuators on hinge or slide joints, so there is nothing to plan; name the driven joints under model.motors with their force or torque per unit action, e.g. ${example}`);
+  }
+  return { ...model, tree };
 }

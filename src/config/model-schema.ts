@@ -41,6 +41,10 @@ export const rigidBodyModelSchema = z
     kind: z.literal('rigid_body'),
     mjcf: z.string().min(1).optional().describe('the robot\'s MJCF file, relative to the config file'),
     urdf: z.string().min(1).optional().describe('the robot\'s URDF file, relative to the config file'),
+    motors: z
+      .record(z.string(), z.number().positive())
+      .default({})
+      .describe('joint -> N m (or N) per unit action: a motor on each, action <joint>_motor in [-1, 1] (a URDF has no actuators)'),
     frictionloss_velocity: z
       .number()
       .positive()

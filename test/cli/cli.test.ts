@@ -59,3 +59,31 @@ test('a bad flag is a usage error, not a crash', () => {
   assert.equal(r.code, 1);
   assert.match(r.stderr, /--episodes expects a positive integer, found "many"/);
 });
+
+test('validate of a rigid-body config says what its file holds that the model does not represent; a file MuJoCo rejects is its message, not a stack trace', () => {
+  const base = readFileSync(join(root, 'config', 'cartpole-rigid-body.yaml'), 'utf8');
+  const fixtures = join(root, 'test', 'models', 'rigid-body');
+  // The cart-pole's names on a file with a tendon and a contact pair would not fit: check the note on the unrepresented-parts arm with its own names.
+  const arm = base
+    .replace(/mjcf: .*/, `mjcf: ${join(fixtures, 'unrepresented-parts.xml')}`)
+    .replaceAll('cart_force', 'elbow_motor')
+    .replaceAll('slider_dot', 'shoulder_dot')
+    .replaceAll('hinge_dot', 'elbow_dot')
+    .replaceAll('slider', 'shoulder')
+    .replaceAll('hinge', 'elbow')
+    .replace(/^plant:\n(?: {2}.*\n)+/m, 'plant:\n  kind: mqtt\n  topic_prefix: test/arm\n  channels: [{ name: arm, fields: { shoulder: a, elbow: b, shoulder_dot: c, elbow_dot: d } }]\n');
+  const armPath = join(tmp, 'arm.yaml');
+  writeFileSync(armPath, arm);
+  const ok = mpcd('validate', armPath);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /note: .*unrepresented-parts\.xml: the rigid-body model does not represent joint limits on elbow; tendon cable; 1 equality constraint; 1 contact pair/);
+
+  const badXml = join(tmp, 'broken.xml');
+  writeFileSync(badXml, '<mujoco>\n<worldbody>\n<body name="a">\n<joint type="hinge" axis="0 1"/>\n</body>\n</worldbody>\n</mujoco>\n');
+  const badPath = join(tmp, 'broken.yaml');
+  writeFileSync(badPath, base.replace(/mjcf: .*/, `mjcf: ${badXml}`));
+  const bad = mpcd('validate', badPath);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /model\.mjcf: MuJoCo rejected .*broken\.xml: XML Error: attribute 'axis' does not have enough data Element 'joint', line 4/);
+  assert.doesNotMatch(bad.stderr, /^\s+at /m);
+});
