@@ -3,6 +3,7 @@ import { nativeAnalyticModel } from './analytic/native-analytic-model.js';
 import { continuousModel } from './continuous-model.js';
 import type { DynamicsModel } from './dynamics.js';
 import { HybridModel } from './hybrid-model.js';
+import { nativeRigidBodyModel } from './rigid-body/native-rigid-body-model.js';
 import { discretize } from './integrators.js';
 
 /**
@@ -12,7 +13,10 @@ import { discretize } from './integrators.js';
  */
 export function buildAnalyticModel(config: Config, maxBatch: number): DynamicsModel {
   const m = config.model;
-  const native = m.kind === 'analytic' ? nativeAnalyticModel({ robot: m.robot, params: m.params, integrator: m.integrator, substeps: m.substeps, maxBatch }) : undefined;
+  const native =
+    m.kind === 'analytic'
+      ? nativeAnalyticModel({ robot: m.robot, params: m.params, integrator: m.integrator, substeps: m.substeps, maxBatch })
+      : nativeRigidBodyModel({ tree: m.tree, options: { frictionVelocity: m.frictionloss_velocity }, integrator: m.integrator, substeps: m.substeps, maxBatch });
   return native ?? discretize(continuousModel(m), m.integrator, m.substeps, maxBatch);
 }
 
