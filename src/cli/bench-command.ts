@@ -14,6 +14,7 @@ import { rolloutThreads } from '../planning/parallel-rollout.js';
 import { residualSpecForConfig } from '../learning/residual-spec-for-config.js';
 import { buildPlanner } from '../planning/build-planner.js';
 import { LatencyStats } from '../telemetry/latency-stats.js';
+import { compareMujocoRollouts, type MujocoRolloutComparison } from './bench-mujoco-rollouts.js';
 import { OpByOpMppi, type TickPlanner } from './bench-op-by-op.js';
 import { benchState, mlpFlopPerSampleStep, samplesPerTick, workloads, type Workload } from './bench-workloads.js';
 import { progressBar } from './progress.js';
@@ -57,6 +58,8 @@ export interface BenchResult {
   threads?: number;
   /** On W1, with the baseline: W1-op-by-op's median over W1's. */
   speedup_vs_op_by_op?: number;
+  /** Rigid-body workloads from an MJCF: the same rollouts through MuJoCo's mj_step. */
+  mujoco_rollouts?: MujocoRolloutComparison;
 }
 
 /**
@@ -65,7 +68,7 @@ export interface BenchResult {
  * With the baseline, W1 is also run op by op in tfjs and the ratio of the medians is reported.
  */
 export async function benchCommand(args: BenchArgs): Promise<number> {
-  const all = workloads();
+  const all = await workloads();
   const selected = selection(args.only, all);
   const results: Record<string, BenchResult> = {};
   const report = (name: string, r: BenchResult): void => {
@@ -73,7 +76,11 @@ export async function benchCommand(args: BenchArgs): Promise<number> {
     if (!args.json) process.stdout.write(describe(name, r));
   };
   for (const w of all) {
-    if (selected.has(w.name)) report(w.name, await benchWorkload(w, args));
+    if (selected.has(w.name)) {
+      const r = await benchWorkload(w, args);
+      if (w.name === 'W4') r.mujoco_rollouts = await compareMujocoRollouts(w.config, w.state ?? benchState);
+      report(w.name, r);
+    }
     if (w.name !== 'W1' || !args.baseline || !(selected.has('W1') || selected.has(OP_BY_OP))) continue;
     const base = await benchOpByOp(w, args);
     report(OP_BY_OP, base);
@@ -116,7 +123,7 @@ async function benchWorkload(w: Workload, args: BenchArgs): Promise<BenchResult>
   }
   const planner = buildPlanner(c, model, buildTaskCost(c, model), new Rng(c.seed));
   try {
-    const s = timeTicks(planner, args.warmup, args.iterations, w.name);
+    const s = timeTicks(planner, args.warmup, args.iterations, w.name, w.state ?? benchState);
     return {
       ...summarize(w.description, c, args.warmup, args.iterations, s, steps),
       threads: rolloutThreads(c),
@@ -152,14 +159,14 @@ async function benchOpByOp(w1: Workload, args: BenchArgs): Promise<BenchResult> 
 type TickStats = ReturnType<LatencyStats['summary']>;
 
 /** Times `iterations` ticks after `warmup` untimed ones, with a progress bar on a terminal. */
-function timeTicks(planner: TickPlanner, warmup: number, iterations: number, label: string): TickStats {
+function timeTicks(planner: TickPlanner, warmup: number, iterations: number, label: string, state: Float32Array = benchState): TickStats {
   const action = new Float32Array(planner.actionDim);
   const stats = new LatencyStats();
   const bar = progressBar(warmup + iterations, label);
   for (let i = 0; i < warmup + iterations; i++) {
     const t0 = performance.now();
     planner.advance(1);
-    planner.optimize(benchState);
+    planner.optimize(state);
     planner.action(action);
     const ms = performance.now() - t0;
     if (i >= warmup) stats.add(ms);
@@ -200,6 +207,10 @@ function describe(name: string, r: BenchResult): string {
   if (r.mlp_mflop !== undefined) {
     const where = [r.kernel !== undefined ? `kernel ${r.kernel}` : '', r.backend !== undefined ? `tfjs backend ${r.backend}` : ''].filter((s) => s !== '').join(', ');
     text += `    residual MLP: ${r.mlp_mflop} MFLOP per iteration, ${r.mlp_gflop_per_s} GFLOP/s at the median (${where})\n`;
+  }
+  if (r.mujoco_rollouts !== undefined) {
+    const b = r.mujoco_rollouts;
+    text += `    rollouts per sample-step, one thread: rigid-body model ${b.model_ns_per_sample_step} ns, MuJoCo mj_step ${b.mujoco_ns_per_sample_step} ns (${b.mujoco_samples_timed} samples): ${b.speedup}x\n`;
   }
   return text;
 }

@@ -1,17 +1,24 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseConfigText } from '../config/load-config.js';
+import { getMujoco } from '../models/rigid-body/mujoco-runtime.js';
 import type { Config, PlannerConfig } from '../config/schema.js';
 import { layerWidths, type ResidualSpec } from '../models/residual/residual-spec.js';
 
 /**
  * The fixed benchmark workloads. They never change with the examples in config/ or with the
  * schema's defaults (every planner setting is spelt out), so numbers stay comparable across
- * commits. W0: DESIGN's reference task with the analytic model only; W1: the same with the
- * residual ensemble; W2: W1 at four times the samples; W3: W1 planned by iCEM.
+ * commits. W0: DESIGN's reference task with the analytic model only; W0-rigid-body: W0 over the
+ * generic rigid-body model read from the cart-pole's MJCF; W1: W0 with the residual ensemble;
+ * W2: W1 at four times the samples; W3: W1 planned by iCEM; W4: the 7-DoF arm reaching a point,
+ * rigid-body model only.
  */
 export interface Workload {
   name: string;
   description: string;
   config: Config;
+  /** The state every tick plans from; default benchState (the cart-pole's). */
+  state?: Float32Array;
 }
 
 /** DESIGN's W1 residual: 5 members of 5 -> 64 -> 64 -> 2x4 MLPs, all used by the planner. */
@@ -45,18 +52,69 @@ plant:
   actions: [{ name: u, actuator: cart_force }]
 `;
 
+/** The repository's sim/models folder (from dist/src/cli). */
+const modelsDir = fileURLToPath(new URL('../../../sim/models/', import.meta.url));
+
+/** W0's task over the rigid-body model of sim/models/cartpole-nominal.xml (its names for W0's). */
+const rigidBodyCartpole = (planner: string): string =>
+  cartpoleBase(planner)
+    .replace(/^model: .*$/m, `model: { kind: rigid_body, mjcf: ${join(modelsDir, 'cartpole-nominal.xml')}, integrator: rk4, substeps: 1 }`)
+    .replaceAll('noise_std: { u:', 'noise_std: { cart_force:')
+    .replace('action_bounds: { u:', 'action_bounds: { cart_force:')
+    .replace(BENCH_COST_EXPR, BENCH_COST_EXPR.replaceAll('theta_dot', 'hinge_dot').replaceAll('x_dot', 'slider_dot').replaceAll('theta', 'hinge').replaceAll('x^2', 'slider^2').replaceAll('u^2', 'cart_force^2'))
+    .replace('abs(wrap(theta))', 'abs(wrap(hinge))')
+    .replace(/^ {2}state: .*$/m, '  state: [{ name: slider, joint: slider, field: qpos }, { name: hinge, joint: hinge, field: qpos }, { name: slider_dot, joint: slider, field: qvel }, { name: hinge_dot, joint: hinge, field: qvel }]')
+    .replace('{ name: u, actuator: cart_force }', '{ name: cart_force, actuator: cart_force }');
+
+const ARM7_JOINTS = ['j1', 'j2', 'j3', 'j4', 'j5', 'j6', 'j7'];
+const ARM7_TORQUES = ['t1', 't2', 't3', 't4', 't5', 't6', 't7'];
+/** W4's start: the arm's ready pose (elbow bent, wrist down), at rest. */
+export const ARM7_READY = [0, -0.785, 0, -2.356, 0, 1.571, 0.785];
+
+/** The 7-DoF arm (sim/models/arm7.xml) reaching a point with its end effector, MPPI, rigid-body model only. */
+export function arm7ReachText(samples: number, horizon: number): string {
+  const each = (names: string[], v: string): string => `{ ${names.map((n) => `${n}: ${v}`).join(', ')} }`;
+  const speed = ARM7_JOINTS.map((j) => `${j}_dot^2`).join(' + ');
+  return `
+name: bench-arm7
+seed: 7
+model: { kind: rigid_body, mjcf: ${join(modelsDir, 'arm7.xml')}, integrator: semi_implicit_euler, substeps: 2 }
+control: { period: 0.02, action_bounds: ${each(ARM7_TORQUES, '[-1, 1]')} }
+planner: { kind: mppi, samples: ${samples}, horizon: ${horizon}, iterations: 1, temperature: 1, noise_std: ${each(ARM7_TORQUES, '0.2')}, noise_smoothing: 0 }
+task:
+  params: { tx: 0.45, ty: 0.25, tz: 0.45 }
+  points: { ee: { site: ee } }
+  cost:
+    - { kind: expression, name: reach, expr: "100*((ee_x - tx)^2 + (ee_y - ty)^2 + (ee_z - tz)^2) + 0.01*(${speed})", terminal_weight: 5 }
+    - { kind: effort, weights: ${each(ARM7_TORQUES, '0.01')} }
+  success: { expr: "(ee_x - tx)^2 + (ee_y - ty)^2 + (ee_z - tz)^2 < 0.0004" }
+plant:
+  kind: sim
+  mjcf: unused.xml
+  state: [${[...ARM7_JOINTS.map((j) => `{ name: ${j}, joint: ${j}, field: qpos }`), ...ARM7_JOINTS.map((j) => `{ name: ${j}_dot, joint: ${j}, field: qvel }`)].join(', ')}]
+  actions: [${ARM7_JOINTS.map((j, i) => `{ name: ${ARM7_TORQUES[i]}, actuator: ${ARM7_TORQUES[i]} }`).join(', ')}]
+`;
+}
+
 /** W1's config at another size (tests run the same task small). */
 export function residualMppiConfig(samples: number, horizon: number): Config {
   return parseConfigText(cartpoleBase(mppi(samples, horizon), W1_RESIDUAL), `bench W1 K=${samples} H=${horizon}`);
 }
 
-export function workloads(): Workload[] {
+/** Every workload; the rigid-body ones compile their MJCF, so MuJoCo is instantiated first. */
+export async function workloads(): Promise<Workload[]> {
+  await getMujoco();
   const residual = 'analytic RK4 + residual ensemble 5 x (64, 64) (seeded weights, one member per sample)';
   return [
     {
       name: 'W0',
       description: 'cart-pole, analytic model (RK4), MPPI, K=1024, H=30, 1 iteration',
       config: parseConfigText(cartpoleBase(mppi(1024, 30)), 'bench W0'),
+    },
+    {
+      name: 'W0-rigid-body',
+      description: 'W0 over the generic rigid-body model of sim/models/cartpole-nominal.xml (RK4), MPPI, K=1024, H=30, 1 iteration',
+      config: parseConfigText(rigidBodyCartpole(mppi(1024, 30)), 'bench W0-rigid-body'),
     },
     {
       name: 'W1',
@@ -72,6 +130,12 @@ export function workloads(): Workload[] {
       name: 'W3',
       description: `cart-pole, ${residual}, iCEM, K=1024 shrinking by 1.25 per iteration, H=30, 5 iterations`,
       config: parseConfigText(cartpoleBase(icem(1024, 30, 5), W1_RESIDUAL), 'bench W3'),
+    },
+    {
+      name: 'W4',
+      description: '7-DoF arm (sim/models/arm7.xml) reaching a point, rigid-body model only (semi-implicit Euler, 2 substeps), MPPI, K=1024, H=30, 1 iteration',
+      config: parseConfigText(arm7ReachText(1024, 30), 'bench W4'),
+      state: Float32Array.from([...ARM7_READY, 0, 0, 0, 0, 0, 0, 0]),
     },
   ];
 }

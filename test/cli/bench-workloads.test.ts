@@ -9,7 +9,7 @@ import { residualSpecForConfig } from '../../src/learning/residual-spec-for-conf
 import { plannerOn } from '../../src/planning/build-planner.js';
 import { RolloutEngine } from '../../src/planning/rollout.js';
 
-const byName = new Map(workloads().map((w) => [w.name, w]));
+const byName = new Map((await workloads()).map((w) => [w.name, w]));
 
 /** Passes steps through to a model and counts the samples stepped. */
 class CountingModel implements DynamicsModel {

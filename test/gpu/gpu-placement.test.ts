@@ -23,7 +23,7 @@ const MIN = 1024;
 const x0 = Float32Array.from([0.05, 3.0, 0, 0.1]);
 
 async function gpuMissing(): Promise<string | undefined> {
-  const made = await GpuRollout.create(workloads().find((w) => w.name === 'W0')!.config, 4);
+  const made = await GpuRollout.create((await workloads()).find((w) => w.name === 'W0')!.config, 4);
   if (made instanceof GpuRollout) {
     made.dispose();
     return undefined;
@@ -44,7 +44,7 @@ test('planner.gpu: large populations are priced on the GPU, small ones on the co
     t.skip(missing);
     return;
   }
-  const c = workloads().find((w) => w.name === 'W1')!.config;
+  const c = (await workloads()).find((w) => w.name === 'W1')!.config;
   const model = buildModel(c, K) as HybridModel;
   const spec = residualSpecForConfig(c, model.analytic)!;
   model.setResidual(new ResidualPredictor(randomSnapshot(spec, new Rng(3)), K), 1);
@@ -75,7 +75,7 @@ test('planner.gpu: large populations are priced on the GPU, small ones on the co
 });
 
 test('planner.gpu auto: a config the GPU kernel cannot express stays on the cores and says why; gpu on refuses it', async () => {
-  const c = structuredClone(workloads().find((w) => w.name === 'W1')!.config);
+  const c = structuredClone((await workloads()).find((w) => w.name === 'W1')!.config);
   c.model.residual!.uncertainty_weight = 0.5;
   const model = buildModel(c, K);
   const cost = buildTaskCost(c, model);
