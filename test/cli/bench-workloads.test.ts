@@ -30,8 +30,16 @@ class CountingModel implements DynamicsModel {
   }
 }
 
-test('the workloads are W0..W3 with W2 at 4096 samples and W3 on iCEM', () => {
-  assert.deepEqual([...byName.keys()], ['W0', 'W1', 'W2', 'W3']);
+test('the workloads are W0..W4 with W2 at 4096 samples, W3 on iCEM, W0-rigid-body and W4 on rigid-body models', () => {
+  assert.deepEqual([...byName.keys()], ['W0', 'W0-rigid-body', 'W1', 'W2', 'W3', 'W4']);
+  const generic = byName.get('W0-rigid-body')!.config;
+  const w0 = byName.get('W0')!.config;
+  assert.equal(generic.model.kind, 'rigid_body');
+  assert.deepEqual({ ...generic.planner, noise_std: {} }, { ...w0.planner, noise_std: {} }, 'W0 and its generic twin plan alike');
+  const w4 = byName.get('W4')!;
+  assert.equal(w4.config.model.kind, 'rigid_body');
+  assert.deepEqual([w4.config.planner.samples, w4.config.planner.horizon], [1024, 30]);
+  assert.equal(w4.state?.length, 14);
   assert.equal(byName.get('W0')!.config.model.residual, undefined);
   assert.equal(byName.get('W2')!.config.planner.samples, 4096);
   const w3 = byName.get('W3')!.config.planner;
