@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
-import { buildTaskCost } from '../costs/build-task-cost.js';
+import { buildTaskCost, costStateNames } from '../costs/build-task-cost.js';
+import { resolvePoints } from '../costs/point-states.js';
 import { residualSpecForConfig } from '../learning/residual-spec-for-config.js';
 import { buildAnalyticModel } from '../models/build-model.js';
 import { modelLabel } from '../models/continuous-model.js';
@@ -10,12 +11,15 @@ import { emitDynamics } from './wgsl-dynamics.js';
 import { WgslExpressionError } from './wgsl-expression.js';
 import { emitIntegrator } from './wgsl-integrator.js';
 import { WGSL_MATH } from './wgsl-math.js';
+import { emitPointStates } from './wgsl-points.js';
 import { emitResidual, residualLayout, type ResidualLayout } from './wgsl-residual.js';
 
 /**
  * The WGSL of one rollout kernel for a config: one invocation per sample k runs the whole
  * horizon in private memory (integrate, add the residual, add the running cost; the terminal
- * cost at the end) and writes costs[k], the same sum RolloutEngine.evaluate makes.
+ * cost at the end) and writes costs[k], the same sum RolloutEngine.evaluate makes. With
+ * task.points (a rigid-body model), the cost terms see each state extended by its points,
+ * [state | points] (cost_states, wgsl-points.ts), as TaskCost extends its rows.
  *
  * Bindings (group 0):
  *   0 uniform  run      { count, members, block, groups_per_member, x0: array<vec4<f32>, ceil(nx / 4)> }
@@ -55,6 +59,10 @@ export function unsupportedFeature(config: Config): string | undefined {
   }
   const unknown = config.task.cost.findIndex((t) => !COST_KINDS.has(t.kind));
   if (unknown >= 0) return `task.cost[${unknown}]: cost kind "${config.task.cost[unknown]!.kind}" has no WGSL translation`;
+  const model = config.model;
+  if (model.kind === 'rigid_body' && (model.tree.nq === 0 || model.tree.nu === 0)) {
+    return `model rigid_body ${model.tree.name} has ${model.tree.nq} hinge or slide joints and ${model.tree.nu} actuators on them; the GPU kernel needs at least one of each`;
+  }
   return undefined;
 }
 
@@ -71,9 +79,14 @@ export function buildRolloutKernel(config: Config, maxSamples: number): RolloutK
   const dynamics = emitDynamics(config.model, block);
   if (dynamics === undefined) return { unsupported: `model ${modelLabel(config.model)} has no WGSL dynamics${config.model.kind === 'analytic' ? ' (its descriptor in src/models/analytic/ has no wgsl part)' : ''}` };
   const integrator = emitIntegrator(config.model.integrator, config.model.substeps, nx, nu, config.control.period, block);
+  // The cost's rows: the state, then the task's points where it has any.
+  const points = config.model.kind === 'rigid_body' ? resolvePoints(config).points : [];
+  const pointStates = config.model.kind === 'rigid_body' && points.length > 0 ? emitPointStates(config.model.tree, points, block) : undefined;
+  const row = (state: string): string => (pointStates === undefined ? state : `cost_states(${state})`);
+  const costNames = { stateNames: costStateNames(config, model.stateNames), actionNames: model.actionNames, angular: model.angular };
   let cost: string;
   try {
-    cost = emitTaskCost(config.task.cost, model, config.task.params, block);
+    cost = emitTaskCost(config.task.cost, costNames, config.task.params, block);
   } catch (err) {
     if (err instanceof WgslExpressionError) return { unsupported: err.message };
     throw err;
@@ -95,7 +108,7 @@ struct Run {
 @group(0) @binding(2) var<storage, read> P: array<f32>;
 ${residual === undefined ? '' : '@group(0) @binding(3) var<storage, read> W: array<vec4<f32>>; // [slots, memberFloats / 4]'}
 @group(0) @binding(4) var<storage, read_write> costs: array<f32>; // [${maxSamples}]
-${WGSL_MATH}${dynamics}${integrator}${residual === undefined ? '' : emitResidual(residual)}
+${WGSL_MATH}${dynamics}${integrator}${residual === undefined ? '' : emitResidual(residual)}${pointStates ?? ''}
 ${cost}
 // Each workgroup lies inside one member's block, so the member and every weight address are the
 // same across it: the weights are read as broadcasts, never diverge.
@@ -111,10 +124,10 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     let ao = (t * ${maxSamples}u + k) * ${nu}u;
     a = array<f32, ${nu}>(${actionReads});
     var next = integrate(s, a);
-${residual === undefined ? '' : '    if (run.members > 0u) { next = add_residual(member, s, a, next); }\n'}    c = running_cost(next, a, c);
+${residual === undefined ? '' : '    if (run.members > 0u) { next = add_residual(member, s, a, next); }\n'}    c = running_cost(${row('next')}, a, c);
     s = next;
   }
-  costs[k] = terminal_cost(s, a, c);
+  costs[k] = terminal_cost(${row('s')}, a, c);
 }
 `;
   return { code, params: block.data(), stateDim: nx, actionDim: nu, horizon, maxSamples, workgroupSize: WORKGROUP_SIZE, residual };
