@@ -55,16 +55,9 @@ plant:
 /** The repository's sim/models folder (from dist/src/cli). */
 const modelsDir = fileURLToPath(new URL('../../../sim/models/', import.meta.url));
 
-/** W0's task over the rigid-body model of sim/models/cartpole-nominal.xml (its names for W0's). */
+/** W0's task over the rigid-body model of sim/models/cartpole-nominal.xml (which names its joints and actuator as W0's states and action). */
 const rigidBodyCartpole = (planner: string): string =>
-  cartpoleBase(planner)
-    .replace(/^model: .*$/m, `model: { kind: rigid_body, mjcf: ${join(modelsDir, 'cartpole-nominal.xml')}, integrator: rk4, substeps: 1 }`)
-    .replaceAll('noise_std: { u:', 'noise_std: { cart_force:')
-    .replace('action_bounds: { u:', 'action_bounds: { cart_force:')
-    .replace(BENCH_COST_EXPR, BENCH_COST_EXPR.replaceAll('theta_dot', 'hinge_dot').replaceAll('x_dot', 'slider_dot').replaceAll('theta', 'hinge').replaceAll('x^2', 'slider^2').replaceAll('u^2', 'cart_force^2'))
-    .replace('abs(wrap(theta))', 'abs(wrap(hinge))')
-    .replace(/^ {2}state: .*$/m, '  state: [{ name: slider, joint: slider, field: qpos }, { name: hinge, joint: hinge, field: qpos }, { name: slider_dot, joint: slider, field: qvel }, { name: hinge_dot, joint: hinge, field: qvel }]')
-    .replace('{ name: u, actuator: cart_force }', '{ name: cart_force, actuator: cart_force }');
+  cartpoleBase(planner).replace(/^model: .*$/m, `model: { kind: rigid_body, mjcf: ${join(modelsDir, 'cartpole-nominal.xml')}, integrator: rk4, substeps: 1 }`);
 
 const ARM7_JOINTS = ['j1', 'j2', 'j3', 'j4', 'j5', 'j6', 'j7'];
 const ARM7_TORQUES = ['t1', 't2', 't3', 't4', 't5', 't6', 't7'];

@@ -66,11 +66,11 @@ test('validate of a rigid-body config says what its file holds that the model do
   // The cart-pole's names on a file with a tendon and a contact pair would not fit: check the note on the unrepresented-parts arm with its own names.
   const arm = base
     .replace(/mjcf: .*/, `mjcf: ${join(fixtures, 'unrepresented-parts.xml')}`)
-    .replaceAll('cart_force', 'elbow_motor')
-    .replaceAll('slider_dot', 'shoulder_dot')
-    .replaceAll('hinge_dot', 'elbow_dot')
-    .replaceAll('slider', 'shoulder')
-    .replaceAll('hinge', 'elbow')
+    .replaceAll(/\bu\b/g, 'elbow_motor')
+    .replaceAll('x_dot', 'shoulder_dot')
+    .replaceAll('theta_dot', 'elbow_dot')
+    .replaceAll(/\bx\b/g, 'shoulder')
+    .replaceAll(/\btheta\b/g, 'elbow')
     .replace(/^plant:\n(?: {2}.*\n)+/m, 'plant:\n  kind: mqtt\n  topic_prefix: test/arm\n  channels: [{ name: arm, fields: { shoulder: a, elbow: b, shoulder_dot: c, elbow_dot: d } }]\n');
   const armPath = join(tmp, 'arm.yaml');
   writeFileSync(armPath, arm);

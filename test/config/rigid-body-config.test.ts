@@ -90,6 +90,6 @@ test('what the file holds that the model does not represent is named in one star
   for (const part of ['tendon cable', '1 contact pair', '1 equality constraint', 'joint limits on elbow']) assert.ok(notice.includes(part), `${part} in: ${notice}`);
   assert.match(notice, /residual ensemble/);
   // A file with none of them says nothing.
-  const clean = parseConfigText(configText(`  kind: rigid_body\n  mjcf: ${join(fixtures, '..', '..', '..', 'sim', 'models', 'cartpole-nominal.xml')}`, ['slider', 'hinge', 'slider_dot', 'hinge_dot'], 'cart_force'), join(scratch, 'clean.yaml'));
+  const clean = parseConfigText(configText(`  kind: rigid_body\n  mjcf: ${join(fixtures, '..', '..', '..', 'sim', 'models', 'cartpole-nominal.xml')}`, ['x', 'theta', 'x_dot', 'theta_dot'], 'u'), join(scratch, 'clean.yaml'));
   if (clean.model.kind === 'rigid_body') assert.equal(unsupportedNotice(clean.model.tree), undefined);
 });

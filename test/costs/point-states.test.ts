@@ -20,11 +20,11 @@ test('a site named in task.points becomes <point>_x.._z_dot for costs, from forw
   const config = parseConfigText(withTip('{ tip: { site: tip } }', 'tip_z + 10 * tip_x_dot'), source);
   const model = buildAnalyticModel(config, 4);
   const cost = buildTaskCost(config, model);
-  // [slider, hinge, slider_dot, hinge_dot]: upright at rest; hanging; upright moving; tilted 90 deg towards +x.
+  // [x, theta, x_dot, theta_dot]: upright at rest; hanging; upright moving; tilted 90 deg towards +x.
   const states = Float32Array.of(0, 0, 0, 0, 0.3, Math.PI, 0, 0, 0, 0, 0.5, 0, 0.2, Math.PI / 2, 0, 0);
   const costs = new Float32Array(4);
   cost.addRunning(states, new Float32Array(4), 4, costs);
-  // The tip is 1 m up the pole: z = cos(hinge); x_dot = slider_dot (+ hinge_dot * cos(hinge) for a 1 m pole).
+  // The tip is 1 m up the pole: z = cos(theta); tip_x_dot = x_dot (+ theta_dot * cos(theta) for a 1 m pole).
   const expected = [1, -1, 1 + 10 * 0.5, 0];
   costs.forEach((c, k) => assert.ok(Math.abs(c - expected[k]!) < 1e-5, `sample ${k}: ${c}, expected ${expected[k]}`));
 });

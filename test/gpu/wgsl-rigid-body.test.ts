@@ -276,7 +276,7 @@ describe('GpuRollout of the rigid-body cart-pole (config/cartpole-rigid-body.yam
     t.skip(gpu.unsupported);
     return undefined;
   };
-  /** Uniform in [-1, 1] (the ctrl range), [H, K, nu] with nu = 1 (cart_force). */
+  /** Uniform in [-1, 1] (the ctrl range), [H, K, nu] with nu = 1 (u). */
   const randomActions = (config: Config, seed: number): Float32Array => {
     const rng = new Rng(seed);
     return Float32Array.from({ length: config.planner.horizon * K }, () => 2 * rng.uniform() - 1);
