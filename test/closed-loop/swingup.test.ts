@@ -52,3 +52,10 @@ test('MPPI pumps the torque-limited pendulum up and holds it', async () => {
   const [r] = await episodes('pendulum-swingup.yaml', 1);
   assert.ok(r!.success, `cost ${r!.cost}`);
 });
+
+test('the same swing-ups over the rigid-body model read from the robots\' MJCF (no robot code)', async () => {
+  for (const file of ['cartpole-rigid-body.yaml', 'pendulum-rigid-body.yaml']) {
+    const [r] = await episodes(file, 1);
+    assert.ok(r!.success, `${file}: cost ${r!.cost}`);
+  }
+});
