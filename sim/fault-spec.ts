@@ -22,7 +22,8 @@ import { MpcdError } from '../src/core/errors.js';
  * Faults of the robot itself (no /CHANNEL):
  *
  *   clock_step:-5@3  from 3 s on the robot's clock reads 5 s behind, for good: its sensor stamps and
- *                    the clock it judges the daemon's commands by (S may be negative, not 0)
+ *                    the clock it judges the daemon's commands by (S may be negative, not 0; a clock
+ *                    stepped below 0 publishes nothing until it passes 0)
  *   reboot:1.0@3     at 3 s the robot loses power for 1 s (silent, motors limp, the physics runs on),
  *                    then boots: a new session, seq and clock from 0, disarmed until the next arm
  *

@@ -6,9 +6,15 @@ import type { SchedulerLike } from 'rxjs';
  * one clock, so a step moves them together, as it would on a board whose clock was set.
  */
 export class RobotClock {
-  private offset = 0; // robot − host, s
+  private offset: number; // robot − host, s
 
-  constructor(private readonly scheduler: SchedulerLike) {}
+  /** `startAt`: what the clock reads at host time 0 (a robot that has been up a while). */
+  constructor(
+    private readonly scheduler: SchedulerLike,
+    startAt = 0,
+  ) {
+    this.offset = startAt;
+  }
 
   now(): number {
     return this.scheduler.now() / 1000 + this.offset;

@@ -231,6 +231,9 @@ export class VirtualRobot {
     // Expiry first: a command always runs out (ttl) long before the link times out.
     if (this.applying === 'command' && boundary > this.expiry) this.holdSafe('expired', boundary, this.expiry);
     if (this.armed && boundary - this.lastHeard > this.opts.linkTimeout) this.onLinkLost(`no frame for ${this.opts.linkTimeout} s`);
+    // The clock reads 0 when the robot boots: a period that ended before then (a late timer's
+    // catch-up) was measured by no one, and a stamp below 0 has no place on an unsigned wire.
+    if (boundary < 0) return;
     for (const ch of this.opts.channels) {
       const values = ch.slots.map((i) => obs.values[i]!);
       this.opts.faults.forward({ channel: ch.name, stamp: boundary, values }, (o) => {
@@ -255,6 +258,7 @@ export class VirtualRobot {
     this.seqFloor = this.lastApplied;
     this.counts.clockSteps++;
     this.log.warn({ jump_s: jump }, 'virtual robot: its clock stepped');
+    if (this.now() < 0) this.log.warn({ now_s: this.now() }, 'virtual robot: its clock stepped below 0; it publishes nothing until the clock passes 0 (stamps are unsigned on a serial wire)');
   }
 
   /** Moves what the robot timed on its clock by `jump` s, so that a clock change is no lapse of time. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { Subject, VirtualTimeScheduler } from 'rxjs';
+import { Subject, VirtualTimeScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { FaultInjector } from '../../sim/fault-injector.js';
 import { parseFaultSpec } from '../../sim/fault-spec.js';
 import { MujocoPlant } from '../../sim/mujoco-plant.js';
@@ -17,7 +17,7 @@ import type { ArmCommand, Observation } from '../../src/io/plant.js';
 /**
  * The robot's own faults (clock_step, reboot) on the virtual robot, in virtual time: the MuJoCo
  * cart-pole running free at 100 Hz behind an in-memory link, and a daemon that sends a
- * heartbeat and a command (ttl 40 ms) every 20 ms, stamped by its own clock (100 s ahead of the
+ * heartbeat and a command (ttl 40 ms) every 20 ms, stamped by its own clock (80 s ahead of the
  * robot's), arming the robot at 50 ms. What is asserted is what the robot puts on the wire (its
  * readings' stamps, its power and session changes) and what it drives (every plant.send).
  */
@@ -29,6 +29,7 @@ const TTL = 0.04;
 const COMMAND_U = 0.5;
 const SAFE_U = 0.3; // not 0, so that the safe action and a limp robot (0) tell apart
 const DAEMON_AHEAD_S = 100;
+const ROBOT_UP_S = 20; // the robot's clock at host time 0: up for a while, so that a step back keeps it above 0
 
 /** The robot's side of a wire, in memory: what it published, when (host ms), and its power cycles. */
 class MemoryLink implements RobotLink {
@@ -62,8 +63,19 @@ interface Outcome {
   drive: { at: number; u: number }[];
 }
 
-/** Runs the robot with `specs` until `endMs` (host); the daemon sends until `stopMs`, arms at ARM_MS and at each of `armsMs`. */
-async function run(specs: readonly string[], opts: { endMs: number; stopMs: number; armsMs?: readonly number[] }): Promise<Outcome> {
+/** The plant's timers firing `lateMs` late, as on a busy host: it catches up, emitting periods that ended a while ago. */
+function lateTimers(scheduler: VirtualTimeScheduler, lateMs: number): SchedulerLike {
+  return {
+    now: () => scheduler.now(),
+    schedule: <T>(work: (this: SchedulerAction<T>, state?: T) => void, delay = 0, state?: T): Subscription => scheduler.schedule(work, delay + lateMs, state),
+  };
+}
+
+/**
+ * Runs the robot with `specs` until `endMs` (host); the daemon sends until `stopMs`, arms at
+ * ARM_MS and at each of `armsMs`; the plant's timers fire `lateMs` late.
+ */
+async function run(specs: readonly string[], opts: { endMs: number; stopMs: number; armsMs?: readonly number[]; lateMs?: number }): Promise<Outcome> {
   const scheduler = new VirtualTimeScheduler(undefined, opts.endMs);
   const plant = await MujocoPlant.create({
     mjcfPath: cartpoleXml,
@@ -76,7 +88,7 @@ async function run(specs: readonly string[], opts: { endMs: number; stopMs: numb
     actions: [{ name: 'u', actuator: 'cart_force' }],
     controlPeriod: 0.01,
     mode: 'free_running',
-    scheduler,
+    scheduler: opts.lateMs === undefined ? scheduler : lateTimers(scheduler, opts.lateMs),
   });
   const drive: Outcome['drive'] = [];
   const send = plant.send.bind(plant);
@@ -90,7 +102,7 @@ async function run(specs: readonly string[], opts: { endMs: number; stopMs: numb
     plant,
     link,
     scheduler,
-    clock: new RobotClock(scheduler),
+    clock: new RobotClock(scheduler, ROBOT_UP_S),
     channels: [
       { name: 'cart', slots: [0, 2] },
       { name: 'pole', slots: [1, 3] },
@@ -116,7 +128,7 @@ async function run(specs: readonly string[], opts: { endMs: number; stopMs: numb
   return { robot, link, drive };
 }
 
-/** Robot clock − host clock of each reading published in [fromMs, toMs), s. */
+/** Robot clock − host clock of each reading published in [fromMs, toMs), s; ROBOT_UP_S before any fault. */
 function stampOffsets(o: Outcome, fromMs: number, toMs: number): number[] {
   return o.link.published.filter((p) => p.at >= fromMs && p.at < toMs).map((p) => p.obs.stamp - p.at / 1000);
 }
@@ -132,8 +144,8 @@ for (const jump of [-5, 5]) {
   test(`clock_step:${jump}@1: stamps move by ${jump} s for good, and the robot goes on applying the daemon's commands, expiring them and watching the link on its stepped clock`, async () => {
     const stepAt = ARM_MS + 1000;
     const o = await run([`clock_step:${jump}@1`], { endMs: 3000, stopMs: 2500 });
-    for (const d of stampOffsets(o, ARM_MS, stepAt)) assert.ok(Math.abs(d) < 0.011, `before the step a stamp is ${d} s off the host clock`);
-    for (const d of stampOffsets(o, stepAt + 10, 3000)) assert.ok(Math.abs(d - jump) < 0.011, `after the step a stamp is ${d} s off, not ${jump}`);
+    for (const d of stampOffsets(o, ARM_MS, stepAt)) assert.ok(Math.abs(d - ROBOT_UP_S) < 0.011, `before the step a stamp is ${d} s off the host clock`);
+    for (const d of stampOffsets(o, stepAt + 10, 3000)) assert.ok(Math.abs(d - ROBOT_UP_S - jump) < 0.011, `after the step a stamp is ${d - ROBOT_UP_S} s off, not ${jump}`);
     assert.equal(o.robot.counts.clockSteps, 1);
     // The offset estimate re-learned: no command refused as stale. One link timeout, 0.25 s after
     // the daemon went quiet at 2.5 s: none at a forward step, and not 5 s late after a backward one.
@@ -187,3 +199,14 @@ for (const jump of [-5, 5]) {
     assert.ok(timeout - lastCommand >= 250 && timeout - lastCommand <= 260 + 1e-6, `link timeout ${timeout - lastCommand} ms after the last frame`);
   });
 }
+
+test('reboot on a busy host (the physics timer 15 ms late, so periods are caught up): no reading from before the boot, every stamp of the new boot at or above 0 and advancing', async () => {
+  const o = await run(['reboot:0.5@1'], { endMs: 2500, stopMs: 2500, lateMs: 15 });
+  const on = o.link.power.find((p) => p.on)!.at;
+  for (const channel of ['cart', 'pole']) {
+    const stamps = o.link.published.filter((p) => p.at >= on && p.obs.channel === channel).map((p) => p.obs.stamp);
+    assert.ok(stamps.length > 50, `${channel}: ${stamps.length} readings after the boot`);
+    assert.ok(stamps[0]! >= 0, `${channel}: the first stamp after the boot is ${stamps[0]}`);
+    for (let i = 1; i < stamps.length; i++) assert.ok(stamps[i]! > stamps[i - 1]!, `${channel}: stamp ${stamps[i]} after ${stamps[i - 1]}`);
+  }
+});
