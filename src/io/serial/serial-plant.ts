@@ -344,8 +344,17 @@ export class SerialPlant implements PlantPort {
     this.attach(port, path);
   }
 
+  /**
+   * A valid frame: taken, then the link is (still) up. In that order: the first frame of a
+   * rebooted robot must report its robot_restart before the link_up it may bring, or the
+   * safety layer re-sends its arming on the link_up and arms a robot that came up disarmed.
+   */
   private onMessage(msg: SerialMessage): void {
+    this.take(msg);
     this.heard();
+  }
+
+  private take(msg: SerialMessage): void {
     if (msg.type === 'estop') {
       // Always honoured, whatever its sequence: an e-stop is never dropped for ordering.
       this.log.warn({ source: msg.source }, 'e-stop from the robot');
