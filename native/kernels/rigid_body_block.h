@@ -31,6 +31,14 @@
  * Length RB_HEADER + n * RB_NODE_STRIDE + nq * RB_DOF_STRIDE + nu * RB_ACTUATOR_STRIDE exactly.
  * Absent clamps are -Infinity and +Infinity themselves (no sentinel); every other number must be
  * finite. rb_block_check checks all of it and names the first field that is wrong.
+ *
+ * The points block (rigidBodyPointsBlock in rigid-body-block.ts), for forward kinematics of named
+ * points, is a second Float64Array:
+ *   header, RB_POINTS_HEADER doubles: 0 layout version (RB_POINTS_LAYOUT_VERSION), 1 point count
+ *     np (1..RB_MAX_POINTS)
+ *   np points, RB_POINT_STRIDE doubles each: 0 node (-1 = the world, else a node of the tree's
+ *     block), 1..3 position in that node's frame
+ * Length RB_POINTS_HEADER + np * RB_POINT_STRIDE exactly, every number finite; rb_points_check.
  */
 #ifndef MPCD_RIGID_BODY_BLOCK_H
 #define MPCD_RIGID_BODY_BLOCK_H
@@ -47,6 +55,10 @@
 #define RB_ACTUATOR_STRIDE 12
 #define RB_MAX_NODES 64
 #define RB_MAX_ACTUATORS 256
+#define RB_POINTS_LAYOUT_VERSION 1
+#define RB_POINTS_HEADER 2
+#define RB_POINT_STRIDE 4
+#define RB_MAX_POINTS 256
 
 enum { RB_JOINT_NONE = 0, RB_JOINT_HINGE = 1, RB_JOINT_SLIDE = 2 };
 
@@ -67,6 +79,9 @@ enum {
 enum { RB_D_QPOS0 = 0, RB_D_DAMPING, RB_D_ARMATURE, RB_D_STIFFNESS, RB_D_SPRINGREF, RB_D_FRICTION, RB_D_ACTFRC_LO, RB_D_ACTFRC_HI };
 /* Actuator fields. */
 enum { RB_A_DOF = 0, RB_A_GEAR = 1, RB_A_GAIN = 2, RB_A_BIAS = 5, RB_A_CTRL_LO = 8, RB_A_CTRL_HI = 9, RB_A_FORCE_LO = 10, RB_A_FORCE_HI = 11 };
+
+/* Point fields. */
+enum { RB_P_NODE = 0, RB_P_POS = 1 };
 
 /* A checked block: its sizes and where its sections start. */
 typedef struct {
@@ -204,6 +219,48 @@ static bool rb_block_check(const double *b, size_t len, const char *fn, rb_block
       }
     }
   }
+  return true;
+}
+
+/*
+ * Checks a points block of `len` doubles for the tree of the checked block b; sets *np and *points
+ * (the first point's fields), or returns false with a message (prefixed by fn).
+ */
+static bool rb_points_check(const double *p, size_t len, const rb_block *b, const char *fn, int *np, const double **points, char *msg, size_t msg_size) {
+  if (len < RB_POINTS_HEADER) {
+    snprintf(msg, msg_size, "%s: the points block has %zu numbers, fewer than its %d-number header", fn, len, RB_POINTS_HEADER);
+    return false;
+  }
+  if (p[0] != RB_POINTS_LAYOUT_VERSION) {
+    snprintf(msg, msg_size, "%s: the points block has layout version %.17g, this addon reads version %d (rebuild with npm run build:native)", fn, p[0],
+             RB_POINTS_LAYOUT_VERSION);
+    return false;
+  }
+  if (!rb_is_index(p[1], 1, RB_MAX_POINTS)) {
+    snprintf(msg, msg_size, "%s: the points block's point count must be an integer in [1, %d], got %.17g", fn, RB_MAX_POINTS, p[1]);
+    return false;
+  }
+  const int n = (int)p[1];
+  const size_t want = RB_POINTS_HEADER + (size_t)n * RB_POINT_STRIDE;
+  if (len != want) {
+    snprintf(msg, msg_size, "%s: the points block has %zu numbers, but its header (layout %d, %d points) needs %zu", fn, len, RB_POINTS_LAYOUT_VERSION, n, want);
+    return false;
+  }
+  for (int j = 0; j < n; j++) {
+    const double *pt = p + RB_POINTS_HEADER + (size_t)j * RB_POINT_STRIDE;
+    if (!rb_is_index(pt[RB_P_NODE], -1, b->n - 1)) {
+      snprintf(msg, msg_size, "%s: the points block's point %d is on node %.17g; a node is -1 (the world) or one of the tree's %d", fn, j, pt[RB_P_NODE], b->n);
+      return false;
+    }
+    for (int e = 0; e < 3; e++) {
+      if (!isfinite(pt[RB_P_POS + e])) {
+        snprintf(msg, msg_size, "%s: the points block's point %d position must be finite, got %.17g", fn, j, pt[RB_P_POS + e]);
+        return false;
+      }
+    }
+  }
+  *np = n;
+  *points = p + RB_POINTS_HEADER;
   return true;
 }
 

@@ -1,11 +1,14 @@
 /*
  * The generic rigid-body model's forward dynamics and control-period step: Featherstone's
  * articulated-body algorithm over a kinematic tree given at run time as a params block
- * (rigid_body_block.h; src/models/rigid-body/rigid-body-block.ts writes it), with the samples
- * across SIMD lanes (rigid_body_aba.inc: one vector per number per node, LANES samples each).
+ * (rigid_body_block.h; src/models/rigid-body/rigid-body-block.ts writes it), recast once per call
+ * into a compact tree of joint frames (rigid_body_setup.h), with the samples across SIMD lanes
+ * (rigid_body_aba.inc: one vector per number per node, LANES samples each); and the forward
+ * kinematics of named points on the same tree.
  *
  *   rigidBodyStep(block, integrator, substeps, dt, states, actions, out, count[, exact]): void
  *   rigidBodyDerivatives(block, states, actions, deriv, count[, exact]): void
+ *   rigidBodyPoints(block, points, states, count, out, stride, offset): void
  *
  * states, out and deriv [count, 2 nq], actions [count, nu], Float32Arrays, nq and nu from the
  * block's header; integrator 0 rk4, 1 semi-implicit Euler, integrated as
@@ -13,6 +16,10 @@
  * itself. exact = false (default): float32 throughout (16 samples per AVX-512 vector, 8 per AVX,
  * 4 otherwise); true: double inside, rounded to float32 where the TypeScript stores into a
  * Float32Array (half the lanes, about twice the time).
+ * rigidBodyPoints: points is a points block (rigid_body_block.h; rigidBodyPointsBlock writes it);
+ * out[k * stride + offset + 6 j + c] is point j's world position (c = 0..2) and velocity (3..5)
+ * at sample k, as src/models/rigid-body/point-kinematics.ts computes them, in float32; the rest
+ * of each row is left as it is; out shares no memory with states.
  *
  * Scratch: one allocation per call, sized for the tree (at most RB_MAX_NODES nodes), outside
  * the loop over samples. Nothing is kept between calls, so it is safe on every thread.
@@ -33,6 +40,8 @@
 #include "addon_exports.h"
 #include "rigid_body_block.h"
 #include "rigid_body_math.h"
+#include "rigid_body_setup.h"
+#include "row_transpose.h"
 #include "vector_math.h"
 #include "vector_math_f32.h"
 
@@ -40,6 +49,14 @@ enum { RB_MODE_DERIVATIVES = 0, RB_MODE_RK4 = 1, RB_MODE_SIE = 2 };
 
 #define RB_MAX_SUBSTEPS 1000000
 
+/* Samples per block (multiples of TRANSPOSE_ROWS): transposed in, stepped a few vector groups at a time, transposed out. */
+#ifndef RB_BLOCK_MAX
+#define RB_BLOCK_MAX (2 * TRANSPOSE_ROWS)
+#endif
+#define RB_BLOCK_MIN TRANSPOSE_ROWS
+#ifndef RB_INTERLEAVE_NODES
+#define RB_INTERLEAVE_NODES 64
+#endif
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 
@@ -101,26 +118,39 @@ enum { RB_MODE_DERIVATIVES = 0, RB_MODE_RK4 = 1, RB_MODE_SIE = 2 };
 
 #define RB_MEM_ALIGN 64
 
-/* false with a JS exception pending when the scratch cannot be allocated. */
-static bool rb_run(napi_env env, const char *fn, const rb_block *b, bool exact, int mode, int substeps, double dt, const float *states, const float *actions,
-                   float *out, size_t count) {
-  const size_t size = exact ? rb_scratch_size_f64(b) : rb_scratch_size_f32(b);
+/* The scratch of one call: the compact tree, then the precision's scratch; NULL with a JS exception pending where it cannot be allocated. */
+static void *rb_alloc(napi_env env, const char *fn, const rb_block *b, bool exact, int np, rb_tree **tree, void **mem) {
+  const size_t tree_size = (sizeof(rb_tree) + RB_MEM_ALIGN - 1) / RB_MEM_ALIGN * RB_MEM_ALIGN;
+  const size_t size = tree_size + (exact ? rb_scratch_size_f64(b, np) : rb_scratch_size_f32(b, np));
   void *raw = malloc(size + RB_MEM_ALIGN);
   if (raw == NULL) {
     char message[ARG_ERROR_SIZE];
     snprintf(message, sizeof message, "%s: cannot allocate %zu bytes of scratch", fn, size);
     napi_throw_error(env, NULL, message);
-    return false;
+    return NULL;
   }
-  void *mem = (void *)(((uintptr_t)raw + RB_MEM_ALIGN - 1) & ~(uintptr_t)(RB_MEM_ALIGN - 1));
+  char *aligned = (char *)(((uintptr_t)raw + RB_MEM_ALIGN - 1) & ~(uintptr_t)(RB_MEM_ALIGN - 1));
+  *tree = (rb_tree *)aligned;
+  *mem = aligned + tree_size;
+  rb_tree_build(b, *tree);
+  return raw;
+}
+
+/* false with a JS exception pending when the scratch cannot be allocated. */
+static bool rb_run(napi_env env, const char *fn, const rb_block *b, bool exact, int mode, int substeps, double dt, const float *states, const float *actions,
+                   float *out, size_t count) {
+  rb_tree *tree;
+  void *mem;
+  void *raw = rb_alloc(env, fn, b, exact, 0, &tree, &mem);
+  if (raw == NULL) return false;
   const double h = substeps > 0 ? dt / (double)substeps : 0;
   if (exact) {
     rb_scratch_f64 s;
-    rb_scratch_init_f64(b, mem, &s);
+    rb_scratch_init_f64(b, tree, NULL, 0, mem, &s);
     rb_run_f64(&s, mode, substeps, h, states, actions, out, count);
   } else {
     rb_scratch_f32 s;
-    rb_scratch_init_f32(b, mem, &s);
+    rb_scratch_init_f32(b, tree, NULL, 0, mem, &s);
     rb_run_f32(&s, mode, substeps, (float)h, states, actions, out, count);
   }
   free(raw);
@@ -219,10 +249,58 @@ static napi_value RigidBodyDerivatives(napi_env env, napi_callback_info info) {
   return arg_undefined(env);
 }
 
+#define POINTS_FN "mlp_kernel.rigidBodyPoints"
+
+static napi_value RigidBodyPoints(napi_env env, napi_callback_info info) {
+  char message[ARG_ERROR_SIZE];
+  napi_value argv[7];
+  if (!arg_list(env, info, POINTS_FN, "block, points, states, count, out, stride, offset", 7, argv)) return NULL;
+  rb_block b;
+  int64_t count, stride, offset;
+  double *pdata;
+  float *states, *out;
+  size_t plen, states_len, out_len;
+  if (!rb_block_arg(env, argv[0], POINTS_FN, &b)) return NULL;
+  if (!arg_typed_array(env, argv[1], napi_float64_array, POINTS_FN, "points", "a Float64Array (rigidBodyPointsBlock)", (void **)&pdata, &plen)) return NULL;
+  int np;
+  const double *points;
+  if (!rb_points_check(pdata, plen, &b, POINTS_FN, &np, &points, message, sizeof message)) return arg_throw_range(env, message);
+  if (!arg_typed_array(env, argv[2], napi_float32_array, POINTS_FN, "states", "a Float32Array", (void **)&states, &states_len)) return NULL;
+  if (!arg_integer(env, argv[3], POINTS_FN, "count", 0, 9007199254740991.0, &count)) return NULL;
+  if (!arg_typed_array(env, argv[4], napi_float32_array, POINTS_FN, "out", "a Float32Array", (void **)&out, &out_len)) return NULL;
+  if (!arg_integer(env, argv[5], POINTS_FN, "stride", 1, 9007199254740991.0, &stride)) return NULL;
+  if (!arg_integer(env, argv[6], POINTS_FN, "offset", 0, 9007199254740991.0, &offset)) return NULL;
+  const uint64_t n = (uint64_t)count, width = 6 * (uint64_t)np;
+  const int nx = 2 * b.nq;
+  if (!rb_rows_fit(env, POINTS_FN, "states", n, nx, states_len)) return NULL;
+  if ((uint64_t)offset + width > (uint64_t)stride) {
+    snprintf(message, sizeof message, "%s: offset %lld + 6 * %d points must fit in stride %lld", POINTS_FN, (long long)offset, np, (long long)stride);
+    return arg_throw_range(env, message);
+  }
+  if (n == 0) return arg_undefined(env);
+  if (n > out_len || (n - 1) * (uint64_t)stride + (uint64_t)offset + width > out_len) {
+    snprintf(message, sizeof message, "%s: out too short: (count %llu - 1) * stride %lld + offset %lld + %llu > out.length %zu", POINTS_FN, (unsigned long long)n,
+             (long long)stride, (long long)offset, (unsigned long long)width, out_len);
+    return arg_throw_range(env, message);
+  }
+  const size_t out_bytes = (size_t)(((n - 1) * (uint64_t)stride + (uint64_t)offset + width) * sizeof(float));
+  if (arg_overlaps(out, out_bytes, states, (size_t)n * (size_t)nx * sizeof(float))) return arg_throw_range(env, POINTS_FN ": out must not share memory with states");
+  rb_tree *tree;
+  void *mem;
+  void *raw = rb_alloc(env, POINTS_FN, &b, false, np, &tree, &mem);
+  if (raw == NULL) return NULL;
+  rb_scratch_f32 s;
+  rb_scratch_init_f32(&b, tree, points, np, mem, &s);
+  rb_points_run_f32(&s, states, (size_t)n, out, (size_t)stride, (size_t)offset);
+  free(raw);
+  return arg_undefined(env);
+}
+
 bool define_rigid_body_kernel(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"rigidBodyStep", NULL, RigidBodyStep, NULL, NULL, NULL, napi_default, NULL},
       {"rigidBodyDerivatives", NULL, RigidBodyDerivatives, NULL, NULL, NULL, napi_default, NULL},
+      {"rigidBodyPoints", NULL, RigidBodyPoints, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) == napi_ok;
 }

@@ -10,10 +10,11 @@ import { mujocoAccelerations, randomBatch, worstRelativeError } from './mujoco-r
 
 // dist/test/models/rigid-body -> repository root
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
-/** Every robot of our own, and the branching tree written only for the tests. */
+/** Every robot of our own, and the trees written only for the tests (branching; gantry: the native kernel's special cases). */
 const files = [
   ...readdirSync(join(root, 'sim', 'models')).filter((f) => f.endsWith('.xml')).map((f) => join(root, 'sim', 'models', f)),
   join(root, 'test', 'models', 'rigid-body', 'branching-tree.xml'),
+  join(root, 'test', 'models', 'rigid-body', 'gantry-tree.xml'),
 ];
 const SAMPLES = 1000;
 
