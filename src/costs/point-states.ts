@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import type { TreePoint } from '../models/rigid-body/kinematic-tree.js';
-import { PointKinematics, POINT_COMPONENTS } from '../models/rigid-body/point-kinematics.js';
+import { pointKinematics } from '../models/rigid-body/native-point-kinematics.js';
+import { POINT_COMPONENTS } from '../models/rigid-body/point-kinematics.js';
 import type { DerivedStates } from './derived-states.js';
 
 /** `task.points` resolved against the model's tree, or why they cannot be. */
@@ -28,10 +29,13 @@ export function pointStateNames(config: Config): string[] {
   return Object.keys(config.task.points).flatMap((p) => POINT_COMPONENTS.map((c) => `${p}_${c}`));
 }
 
-/** The points as derived states for the task cost, or undefined where the task has none. */
+/**
+ * The points as derived states for the task cost, or undefined where the task has none. Their
+ * forward kinematics is native where the addon has it, else TypeScript (pointKinematics).
+ */
 export function pointStates(config: Config): DerivedStates | undefined {
   const { points, errors } = resolvePoints(config);
   if (points.length === 0 || errors.length > 0 || config.model.kind !== 'rigid_body') return undefined;
-  const kinematics = new PointKinematics(config.model.tree, points);
+  const kinematics = pointKinematics(config.model.tree, points, { frictionVelocity: config.model.frictionloss_velocity });
   return { names: pointStateNames(config), compute: (states, count, out, stride, offset) => kinematics.compute(states, count, out, stride, offset) };
 }

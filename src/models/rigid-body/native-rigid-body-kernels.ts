@@ -30,6 +30,17 @@ export interface NativeRigidBodyKernels {
   rigidBodyDerivatives(block: Float64Array, states: Float32Array, actions: Float32Array, deriv: Float32Array, count: number, exact?: boolean): void;
 }
 
+/**
+ * The kernel's forward kinematics of named points (an addon built before it lacks it, and still
+ * serves NativeRigidBodyKernels). block: rigidBodyBlock; points: rigidBodyPointsBlock of the same
+ * tree; states [count, 2nq]; out[k * stride + offset + 6 j + c] for sample k, point j and c of
+ * POINT_COMPONENTS (x, y, z, x_dot, y_dot, z_dot), as PointKinematics.compute writes them; out
+ * shares no memory with states; offset + 6 * points <= stride. float32 arithmetic.
+ */
+export interface NativeRigidBodyPoints {
+  rigidBodyPoints(block: Float64Array, points: Float64Array, states: Float32Array, count: number, out: Float32Array, stride: number, offset: number): void;
+}
+
 const FUNCTIONS = ['rigidBodyStep', 'rigidBodyDerivatives'] as const;
 
 let loaded: NativeRigidBodyKernels | undefined;
@@ -62,6 +73,17 @@ export function nativeRigidBodyKernels(): NativeRigidBodyKernels | undefined {
   if (process.env['MPCD_NO_NATIVE'] === '1') return undefined;
   try {
     return loadNativeRigidBodyKernels();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The kernel's forward kinematics of points, or undefined where the addon does not load or predates it, or MPCD_NO_NATIVE=1. */
+export function nativeRigidBodyPoints(): NativeRigidBodyPoints | undefined {
+  if (process.env['MPCD_NO_NATIVE'] === '1') return undefined;
+  try {
+    const kernels = loadNativeRigidBodyKernels() as Partial<NativeRigidBodyPoints>;
+    return typeof kernels.rigidBodyPoints === 'function' ? (kernels as NativeRigidBodyPoints) : undefined;
   } catch {
     return undefined;
   }

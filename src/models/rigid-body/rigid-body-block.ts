@@ -1,5 +1,5 @@
 import type { RigidBodyOptions } from './articulated-body.js';
-import type { KinematicTree } from './kinematic-tree.js';
+import type { KinematicTree, TreePoint } from './kinematic-tree.js';
 
 /**
  * The native rigid-body kernel's params block: a KinematicTree and the friction velocity as one
@@ -95,5 +95,37 @@ export function rigidBodyBlock(tree: KinematicTree, options: RigidBodyOptions): 
       o,
     );
   }
+  return block;
+}
+
+/**
+ * The points block of the native kernel's forward kinematics (rigidBodyPoints): named points of a
+ * tree as one Float64Array, read by native/kernels/rigid_body_kernel.c (the layout is written out
+ * in native/kernels/rigid_body_block.h too):
+ *
+ *   header, RB_POINTS_HEADER doubles: 0 layout version (RB_POINTS_LAYOUT_VERSION), 1 point count
+ *     np (1..RB_MAX_POINTS)
+ *   np points, RB_POINT_STRIDE doubles each: 0 node (-1 = the world, else a node of the tree),
+ *     1..3 position in that node's frame (TreePoint.node and .pos)
+ *
+ * The kernel checks it against the tree's block on every call.
+ */
+export const RB_POINTS_LAYOUT_VERSION = 1;
+export const RB_POINTS_HEADER = 2;
+export const RB_POINT_STRIDE = 4;
+export const RB_MAX_POINTS = 256;
+
+/** The points' block. Throws a RangeError where the kernel could not take them (none, more than RB_MAX_POINTS, a node the tree has not). */
+export function rigidBodyPointsBlock(tree: KinematicTree, points: readonly TreePoint[]): Float64Array {
+  if (points.length < 1 || points.length > RB_MAX_POINTS) {
+    throw new RangeError(`${tree.source}: the native rigid-body kernel takes 1 to ${RB_MAX_POINTS} points, got ${points.length}`);
+  }
+  const block = new Float64Array(RB_POINTS_HEADER + points.length * RB_POINT_STRIDE);
+  block[0] = RB_POINTS_LAYOUT_VERSION;
+  block[1] = points.length;
+  points.forEach((p, j) => {
+    if (!Number.isInteger(p.node) || p.node < -1 || p.node >= tree.nodeCount) throw new RangeError(`${tree.source}: point ${p.name} is on node ${p.node}, not one of the tree's`);
+    block.set([p.node, p.pos[0]!, p.pos[1]!, p.pos[2]!], RB_POINTS_HEADER + j * RB_POINT_STRIDE);
+  });
   return block;
 }
