@@ -165,5 +165,5 @@ test('bench --no-baseline skips the op-by-op line; an unknown name is an error',
   assert.deepEqual(Object.keys(JSON.parse(r.stdout.trim().split('\n').at(-1)!) as object), ['W0', 'W1']);
   const bad = bench('--only', 'W9');
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /W9.*W0, W1, W2, W3, W1-op-by-op/);
+  assert.match(bad.stderr, /W9.*W0, W0-rigid-body, W1, W2, W3, W4, W1-op-by-op/);
 });
