@@ -298,7 +298,7 @@ export class VirtualRobot {
     this.counts.reboots++;
     this.opts.plant.send(this.opts.safeAction);
     this.opts.link.powerOn().then(
-      () => this.log.info({ counts: this.counts.reboots }, 'virtual robot: booted; a new session, disarmed until the next arm'),
+      () => this.log.info({ reboots: this.counts.reboots }, 'virtual robot: booted; a new session, disarmed until the next arm'),
       (err: unknown) => this.log.error({ err: (err as Error).message }, 'virtual robot: booted, but its link did not come up'),
     );
   }
