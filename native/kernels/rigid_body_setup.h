@@ -67,6 +67,15 @@ typedef struct {
   double icw[5][3];        /* a hinge with RB_CF_PARENT_FIXED_ROT: ic[k] times its (constant) world axis */
   double mg[3];            /* -mass * gravity */
   double d_body;           /* armature + S^T I S of the body alone (its inertia about its own axis, or its mass on a slide): D of a leaf */
+  /*
+   * A hinge with RB_CF_PARENT_FIXED_ROT: its centre's offset from the axis is r = cos d cw_a + sin d
+   * cw_b, perpendicular to the constant axis w; w x r = cos d wxa + sin d wxb; S.p (gravity's
+   * torque about the axis) = cos d sp[0] + sin d sp[1]. Its parent a slide of axis wp (then a
+   * root's child): wp.(I S) = cos d ps[0] + sin d ps[1], wp.r = cos d pr[0] + sin d pr[1],
+   * wp.(-m g) = pg, wp.(I wp) = pm. A slide with RB_CF_FIXED_ROT: S.p = sp[0], and under a
+   * slide wp.(I S) = ps[0], pg and pm as for a hinge.
+   */
+  double wxa[3], wxb[3], sp[2], ps[2], pr[2], pg, pm;
 } rb_cnode;
 
 typedef struct {
@@ -306,10 +315,18 @@ static void rb_tree_build(const rb_block *b, rb_tree *t) {
     for (int r = 0; r < 3; r++)
       for (int col = 0; col < 3; col++) x->r0[3 * r + col] = rp[3 * r] * x->o_r[col] + rp[3 * r + 1] * x->o_r[3 + col] + rp[3 * r + 2] * x->o_r[6 + col];
     rb_rotate(rp, x->o_p, x->p_off);
+    const double w[3] = {x->r0[2], x->r0[5], x->r0[8]};
     if (x->type == RB_JOINT_SLIDE) {
       x->flags |= RB_CF_FIXED_ROT;
       rb_sym_rotate(x->r0, x->ib, x->ic[0]);
       rb_rotate(x->r0, x->com, x->cw_a);
+      x->sp[0] = w[0] * x->mg[0] + w[1] * x->mg[1] + w[2] * x->mg[2];
+      if (xp != NULL) { /* its parent a slide too: wp.(I S) = m wp.w */
+        const double wp[3] = {xp->r0[2], xp->r0[5], xp->r0[8]};
+        x->ps[0] = x->mass * (wp[0] * w[0] + wp[1] * w[1] + wp[2] * w[2]);
+        x->pg = wp[0] * x->mg[0] + wp[1] * x->mg[1] + wp[2] * x->mg[2];
+        x->pm = x->mass * (wp[0] * wp[0] + wp[1] * wp[1] + wp[2] * wp[2]);
+      }
     } else {
       /* Rz Ib Rz^T = M0 + cos 2d M1 + sin 2d M2 + cos d M3 + sin d M4 (xx yy zz xy xz yz), then r0 M r0^T each. */
       const double a = x->ib[0], bb = x->ib[1], g = x->ib[2], d = x->ib[3], e = x->ib[4], f = x->ib[5];
@@ -331,6 +348,20 @@ static void rb_tree_build(const rb_block *b, rb_tree *t) {
       const double ca[3] = {x->com[0], x->com[1], 0}, cb[3] = {-x->com[1], x->com[0], 0};
       rb_rotate(x->r0, ca, x->cw_a);
       rb_rotate(x->r0, cb, x->cw_b);
+      const double *va = x->cw_a, *vb = x->cw_b;
+      x->wxa[0] = w[1] * va[2] - w[2] * va[1], x->wxa[1] = w[2] * va[0] - w[0] * va[2], x->wxa[2] = w[0] * va[1] - w[1] * va[0];
+      x->wxb[0] = w[1] * vb[2] - w[2] * vb[1], x->wxb[1] = w[2] * vb[0] - w[0] * vb[2], x->wxb[2] = w[0] * vb[1] - w[1] * vb[0];
+      x->sp[0] = x->mg[0] * x->wxa[0] + x->mg[1] * x->wxa[1] + x->mg[2] * x->wxa[2];
+      x->sp[1] = x->mg[0] * x->wxb[0] + x->mg[1] * x->wxb[1] + x->mg[2] * x->wxb[2];
+      if (xp != NULL) {
+        const double wp[3] = {xp->r0[2], xp->r0[5], xp->r0[8]};
+        x->ps[0] = x->mass * (wp[0] * x->wxa[0] + wp[1] * x->wxa[1] + wp[2] * x->wxa[2]);
+        x->ps[1] = x->mass * (wp[0] * x->wxb[0] + wp[1] * x->wxb[1] + wp[2] * x->wxb[2]);
+        x->pr[0] = wp[0] * va[0] + wp[1] * va[1] + wp[2] * va[2];
+        x->pr[1] = wp[0] * vb[0] + wp[1] * vb[1] + wp[2] * vb[2];
+        x->pg = wp[0] * x->mg[0] + wp[1] * x->mg[1] + wp[2] * x->mg[2];
+        x->pm = x->mass * (wp[0] * wp[0] + wp[1] * wp[1] + wp[2] * wp[2]);
+      }
     }
   }
 }
