@@ -42,6 +42,7 @@
 #include "rigid_body_math.h"
 #include "rigid_body_setup.h"
 #include "row_transpose.h"
+#include "rigid_body_transpose.h"
 #include "vector_math.h"
 #include "vector_math_f32.h"
 

@@ -44,6 +44,7 @@ typedef struct {
 #define RB_CF_MASSLESS 4         /* no mass, no inertia */
 #define RB_CF_IC_AXIAL 8         /* hinge under a fixed rotation: the inertia's xz and yz (joint frame) are 0, so the cos d and sin d terms vanish */
 #define RB_CF_IB_DIAG 16         /* the inertia is diagonal in the joint frame */
+#define RB_CF_PERM 32            /* o_r is a signed permutation: column c of it is sign[c] times the unit vector perm[c] */
 
 typedef struct {
   int parent;   /* compact node, -1 = the world */
@@ -52,6 +53,8 @@ typedef struct {
   int flags;    /* RB_CF_* */
   int children; /* compact children */
   int o_p_nz;   /* bit k set where o_p[k] != 0 */
+  int perm[3];  /* RB_CF_PERM: o_r[perm[c]][c] = sign[c], the rest of column c 0 */
+  double sign[3];
   double qpos0;
   double o_r[9], o_p[3]; /* the joint frame at qpos0 in the parent's joint frame (a root: in the fixed frame) */
   double r0[9];          /* RB_CF_PARENT_FIXED_ROT: the frame's world rotation before its joint (for RB_CF_FIXED_ROT its rotation) */
@@ -305,6 +308,24 @@ static void rb_tree_build(const rb_block *b, rb_tree *t) {
       t->node[x->parent].children++;
     for (int e = 0; e < 3; e++)
       if (x->o_p[e] != 0) x->o_p_nz |= 1 << e;
+    /* A signed permutation (joint frames of axis-aligned joints are; snapped where rounding left 1e-16s). */
+    bool perm = true;
+    for (int col = 0; col < 3 && perm; col++) {
+      int at = -1;
+      for (int r = 0; r < 3; r++) {
+        const double v = x->o_r[3 * r + col];
+        if (fabs(v) <= 1e-12) continue;
+        if (fabs(fabs(v) - 1) > 1e-12 || at >= 0) perm = false;
+        at = r;
+      }
+      if (at < 0) perm = false;
+      if (perm) x->perm[col] = at, x->sign[col] = x->o_r[3 * at + col] > 0 ? 1 : -1;
+    }
+    if (perm && x->perm[0] != x->perm[1] && x->perm[0] != x->perm[2] && x->perm[1] != x->perm[2]) {
+      x->flags |= RB_CF_PERM;
+      for (int e = 0; e < 9; e++) x->o_r[e] = 0;
+      for (int col = 0; col < 3; col++) x->o_r[3 * x->perm[col] + col] = x->sign[col];
+    }
     const rb_cnode *xp = x->parent < 0 ? NULL : &t->node[x->parent];
     const bool parent_fixed = xp == NULL || (xp->flags & RB_CF_FIXED_ROT);
     for (int e = 0; e < 3; e++) x->mg[e] = -x->mass * b->gravity[e];
