@@ -21,8 +21,9 @@
  * at sample k, as src/models/rigid-body/point-kinematics.ts computes them, in float32; the rest
  * of each row is left as it is; out shares no memory with states.
  *
- * Scratch: one allocation per call, sized for the tree (at most RB_MAX_NODES nodes), outside
- * the loop over samples. Nothing is kept between calls, so it is safe on every thread.
+ * Scratch: per thread, built for a block (rb_prepare) and kept for the thread's next calls with
+ * the same block, so that a tree's setup is not paid per call; nothing is shared between
+ * threads.
  *
  * Articulated body or composite rigid body? Both were written (the CRBA variant: bias forces by
  * Newton-Euler, H from the composite inertias, tree-sparse L^T D L, on the same pass 1) and timed
@@ -119,56 +120,137 @@ enum { RB_MODE_DERIVATIVES = 0, RB_MODE_RK4 = 1, RB_MODE_SIE = 2 };
 
 #define RB_MEM_ALIGN 64
 
-/* The scratch of one call: the compact tree, then the precision's scratch; NULL with a JS exception pending where it cannot be allocated. */
-static void *rb_alloc(napi_env env, const char *fn, const rb_block *b, bool exact, int np, rb_tree **tree, void **mem) {
-  const size_t tree_size = (sizeof(rb_tree) + RB_MEM_ALIGN - 1) / RB_MEM_ALIGN * RB_MEM_ALIGN;
-  const size_t size = tree_size + (exact ? rb_scratch_size_f64(b, np) : rb_scratch_size_f32(b, np));
-  void *raw = malloc(size + RB_MEM_ALIGN);
-  if (raw == NULL) {
-    char message[ARG_ERROR_SIZE];
-    snprintf(message, sizeof message, "%s: cannot allocate %zu bytes of scratch", fn, size);
-    napi_throw_error(env, NULL, message);
-    return NULL;
-  }
-  char *aligned = (char *)(((uintptr_t)raw + RB_MEM_ALIGN - 1) & ~(uintptr_t)(RB_MEM_ALIGN - 1));
-  *tree = (rb_tree *)aligned;
-  *mem = aligned + tree_size;
-  rb_tree_build(b, *tree);
-  return raw;
+/*
+ * A thread's scratch for its calls: the compact tree and the model's constants in the
+ * precision's scratch, built on a call with a block (and points block) and precision the thread
+ * has not seen last, kept for its next calls with the same (a tree's setup costs about a
+ * microsecond, a control period's step of a few hundred samples not much more). RB_CACHE_SLOTS
+ * of them per thread, reused round-robin (a planner steps one model and may take its points'
+ * kinematics in between). _Thread_local, so every worker thread has its own; freed with the
+ * thread's environment (napi_add_env_cleanup_hook). A block that differs in any bit is a new one.
+ */
+#define RB_CACHE_SLOTS 4
+
+typedef struct {
+  double *key; /* the block's numbers, then the points block's */
+  size_t key_len, block_len, key_cap;
+  int np;
+  bool exact, used;
+  void *raw; /* tree and scratch, RB_MEM_ALIGN-aligned inside */
+  size_t raw_cap;
+  rb_block b; /* the key's block, checked */
+  rb_scratch_f32 s32;
+  rb_scratch_f64 s64;
+} rb_slot;
+
+typedef struct {
+  rb_slot slot[RB_CACHE_SLOTS];
+  int next;
+} rb_cache;
+
+static _Thread_local rb_cache *rb_thread_cache;
+
+static void rb_cache_free(void *arg) {
+  (void)arg;
+  rb_cache *c = rb_thread_cache;
+  if (c == NULL) return;
+  for (int i = 0; i < RB_CACHE_SLOTS; i++) free(c->slot[i].key), free(c->slot[i].raw);
+  free(c);
+  rb_thread_cache = NULL;
 }
 
-/* false with a JS exception pending when the scratch cannot be allocated. */
-static bool rb_run(napi_env env, const char *fn, const rb_block *b, bool exact, int mode, int substeps, double dt, const float *states, const float *actions,
-                   float *out, size_t count) {
-  rb_tree *tree;
-  void *mem;
-  void *raw = rb_alloc(env, fn, b, exact, 0, &tree, &mem);
-  if (raw == NULL) return false;
-  const double h = substeps > 0 ? dt / (double)substeps : 0;
-  if (exact) {
-    rb_scratch_f64 s;
-    rb_scratch_init_f64(b, tree, NULL, 0, mem, &s);
-    rb_run_f64(&s, mode, substeps, h, states, actions, out, count);
-  } else {
-    rb_scratch_f32 s;
-    rb_scratch_init_f32(b, tree, NULL, 0, mem, &s);
-    rb_run_f32(&s, mode, substeps, (float)h, states, actions, out, count);
-  }
-  free(raw);
-  return true;
+/* false with a JS exception pending. */
+static bool rb_out_of_memory(napi_env env, const char *fn, size_t size) {
+  char message[ARG_ERROR_SIZE];
+  snprintf(message, sizeof message, "%s: cannot allocate %zu bytes of scratch", fn, size);
+  napi_throw_error(env, NULL, message);
+  return false;
 }
 
-/* The block argument, checked. */
-static bool rb_block_arg(napi_env env, napi_value value, const char *fn, rb_block *b) {
+/*
+ * The block argument (and the points block, where points is not NULL: plen numbers) checked and
+ * made ready: *slot holds its checked block and the precision's scratch. false with a JS
+ * exception pending (a RangeError naming the first field that is wrong).
+ */
+static bool rb_prepare(napi_env env, const char *fn, napi_value value, const double *points, size_t plen, bool exact, rb_slot **slot) {
   char message[ARG_ERROR_SIZE];
   double *data;
   size_t len;
   if (!arg_typed_array(env, value, napi_float64_array, fn, "block", "a Float64Array (rigidBodyBlock)", (void **)&data, &len)) return false;
-  if (!rb_block_check(data, len, fn, b, message, sizeof message)) {
+  rb_cache *c = rb_thread_cache;
+  if (c != NULL) {
+    for (int i = 0; i < RB_CACHE_SLOTS; i++) {
+      rb_slot *t = &c->slot[i];
+      if (t->used && t->exact == exact && t->block_len == len && t->key_len == len + plen && memcmp(t->key, data, len * sizeof(double)) == 0 &&
+          (plen == 0 || memcmp(t->key + len, points, plen * sizeof(double)) == 0)) {
+        *slot = t;
+        return true;
+      }
+    }
+  }
+  rb_block b;
+  if (!rb_block_check(data, len, fn, &b, message, sizeof message)) {
     arg_throw_range(env, message);
     return false;
   }
+  int np = 0;
+  const double *pfields = NULL;
+  if (points != NULL && !rb_points_check(points, plen, &b, fn, &np, &pfields, message, sizeof message)) {
+    arg_throw_range(env, message);
+    return false;
+  }
+  if (c == NULL) {
+    c = calloc(1, sizeof *c);
+    if (c == NULL) return rb_out_of_memory(env, fn, sizeof *c);
+    if (napi_add_env_cleanup_hook(env, rb_cache_free, NULL) != napi_ok) {
+      free(c);
+      napi_throw_error(env, NULL, "cannot register the rigid-body kernel's cleanup");
+      return false;
+    }
+    rb_thread_cache = c;
+  }
+  rb_slot *t = &c->slot[c->next];
+  c->next = (c->next + 1) % RB_CACHE_SLOTS;
+  t->used = false;
+  if (t->key_cap < len + plen) {
+    double *key = realloc(t->key, (len + plen) * sizeof(double));
+    if (key == NULL) return rb_out_of_memory(env, fn, (len + plen) * sizeof(double));
+    t->key = key, t->key_cap = len + plen;
+  }
+  memcpy(t->key, data, len * sizeof(double));
+  if (plen > 0) memcpy(t->key + len, points, plen * sizeof(double));
+  rb_block_check(t->key, len, fn, &t->b, message, sizeof message); /* the same block: its sections now point into the key */
+  const size_t tree_size = (sizeof(rb_tree) + RB_MEM_ALIGN - 1) / RB_MEM_ALIGN * RB_MEM_ALIGN;
+  const size_t size = tree_size + (exact ? rb_scratch_size_f64(&t->b, np) : rb_scratch_size_f32(&t->b, np)) + RB_MEM_ALIGN;
+  if (t->raw_cap < size) {
+    free(t->raw);
+    t->raw = malloc(size);
+    t->raw_cap = t->raw == NULL ? 0 : size;
+    if (t->raw == NULL) return rb_out_of_memory(env, fn, size);
+  }
+  char *aligned = (char *)(((uintptr_t)t->raw + RB_MEM_ALIGN - 1) & ~(uintptr_t)(RB_MEM_ALIGN - 1));
+  rb_tree *tree = (rb_tree *)aligned;
+  rb_tree_build(&t->b, tree);
+  const double *pkey = points == NULL ? NULL : t->key + len + (pfields - points);
+  if (exact)
+    rb_scratch_init_f64(&t->b, tree, pkey, np, aligned + tree_size, &t->s64);
+  else
+    rb_scratch_init_f32(&t->b, tree, pkey, np, aligned + tree_size, &t->s32);
+  t->np = np, t->exact = exact, t->block_len = len, t->key_len = len + plen, t->used = true;
+  *slot = t;
   return true;
+}
+
+/* One batch on a prepared slot. */
+static void rb_run(const rb_slot *t, int mode, int substeps, double dt, const float *states, const float *actions, float *out, size_t count) {
+  const double h = substeps > 0 ? dt / (double)substeps : 0;
+  if (t->exact) {
+    rb_scratch_f64 s = t->s64;
+    rb_run_f64(&s, mode, substeps, h, states, actions, out, count);
+  } else {
+    rb_scratch_f32 s = t->s32;
+    rb_run_f32(&s, mode, substeps, (float)h, states, actions, out, count);
+  }
 }
 
 /* count rows of `width` floats fit in an array of `len`. */
@@ -187,13 +269,15 @@ static napi_value RigidBodyStep(napi_env env, napi_callback_info info) {
   napi_value argv[9];
   size_t argc;
   if (!arg_list_between(env, info, STEP_FN, "block, integrator, substeps, dt, states, actions, out, count[, exact]", 8, 9, argv, &argc)) return NULL;
-  rb_block b;
   int64_t integrator, substeps, count;
   double dt;
   bool exact = false;
   float *states, *actions, *out;
   size_t states_len, actions_len, out_len;
-  if (!rb_block_arg(env, argv[0], STEP_FN, &b)) return NULL;
+  rb_slot *slot;
+  if (argc == 9 && !arg_bool(env, argv[8], STEP_FN, "exact", &exact)) return NULL;
+  if (!rb_prepare(env, STEP_FN, argv[0], NULL, 0, exact, &slot)) return NULL;
+  const rb_block b = slot->b;
   if (!arg_integer(env, argv[1], STEP_FN, "integrator (0 rk4, 1 semi-implicit Euler)", 0, 1, &integrator)) return NULL;
   if (!arg_integer(env, argv[2], STEP_FN, "substeps", 1, RB_MAX_SUBSTEPS, &substeps)) return NULL;
   if (!arg_number(env, argv[3], STEP_FN, "dt", &dt)) return NULL;
@@ -201,7 +285,6 @@ static napi_value RigidBodyStep(napi_env env, napi_callback_info info) {
   if (!arg_typed_array(env, argv[5], napi_float32_array, STEP_FN, "actions", "a Float32Array", (void **)&actions, &actions_len)) return NULL;
   if (!arg_typed_array(env, argv[6], napi_float32_array, STEP_FN, "out", "a Float32Array", (void **)&out, &out_len)) return NULL;
   if (!arg_integer(env, argv[7], STEP_FN, "count", 0, 9007199254740991.0, &count)) return NULL;
-  if (argc == 9 && !arg_bool(env, argv[8], STEP_FN, "exact", &exact)) return NULL;
   if (!isfinite(dt)) {
     snprintf(message, sizeof message, "%s: dt must be finite, got %g", STEP_FN, dt);
     return arg_throw_range(env, message);
@@ -216,7 +299,7 @@ static napi_value RigidBodyStep(napi_env env, napi_callback_info info) {
   const size_t state_bytes = n * (size_t)nx * sizeof(float), action_bytes = n * (size_t)b.nu * sizeof(float);
   if ((out != states && arg_overlaps(out, state_bytes, states, state_bytes)) || arg_overlaps(out, state_bytes, actions, action_bytes))
     return arg_throw_range(env, STEP_FN ": out must not share memory with actions, nor with states unless it is states itself");
-  if (!rb_run(env, STEP_FN, &b, exact, integrator == 0 ? RB_MODE_RK4 : RB_MODE_SIE, (int)substeps, dt, states, actions, out, (size_t)n)) return NULL;
+  rb_run(slot, integrator == 0 ? RB_MODE_RK4 : RB_MODE_SIE, (int)substeps, dt, states, actions, out, (size_t)n);
   return arg_undefined(env);
 }
 
@@ -226,17 +309,18 @@ static napi_value RigidBodyDerivatives(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   size_t argc;
   if (!arg_list_between(env, info, DERIV_FN, "block, states, actions, deriv, count[, exact]", 5, 6, argv, &argc)) return NULL;
-  rb_block b;
   int64_t count;
   bool exact = false;
   float *states, *actions, *deriv;
   size_t states_len, actions_len, deriv_len;
-  if (!rb_block_arg(env, argv[0], DERIV_FN, &b)) return NULL;
+  rb_slot *slot;
+  if (argc == 6 && !arg_bool(env, argv[5], DERIV_FN, "exact", &exact)) return NULL;
+  if (!rb_prepare(env, DERIV_FN, argv[0], NULL, 0, exact, &slot)) return NULL;
+  const rb_block b = slot->b;
   if (!arg_typed_array(env, argv[1], napi_float32_array, DERIV_FN, "states", "a Float32Array", (void **)&states, &states_len)) return NULL;
   if (!arg_typed_array(env, argv[2], napi_float32_array, DERIV_FN, "actions", "a Float32Array", (void **)&actions, &actions_len)) return NULL;
   if (!arg_typed_array(env, argv[3], napi_float32_array, DERIV_FN, "deriv", "a Float32Array", (void **)&deriv, &deriv_len)) return NULL;
   if (!arg_integer(env, argv[4], DERIV_FN, "count", 0, 9007199254740991.0, &count)) return NULL;
-  if (argc == 6 && !arg_bool(env, argv[5], DERIV_FN, "exact", &exact)) return NULL;
   const uint64_t n = (uint64_t)count;
   const int nx = 2 * b.nq;
   if (!rb_rows_fit(env, DERIV_FN, "states", n, nx, states_len) || !rb_rows_fit(env, DERIV_FN, "actions", n, b.nu, actions_len) ||
@@ -246,7 +330,7 @@ static napi_value RigidBodyDerivatives(napi_env env, napi_callback_info info) {
   const size_t state_bytes = n * (size_t)nx * sizeof(float), action_bytes = n * (size_t)b.nu * sizeof(float);
   if (arg_overlaps(deriv, state_bytes, states, state_bytes) || arg_overlaps(deriv, state_bytes, actions, action_bytes))
     return arg_throw_range(env, DERIV_FN ": deriv must not share memory with states or actions");
-  if (!rb_run(env, DERIV_FN, &b, exact, RB_MODE_DERIVATIVES, 0, 0, states, actions, deriv, (size_t)n)) return NULL;
+  rb_run(slot, RB_MODE_DERIVATIVES, 0, 0, states, actions, deriv, (size_t)n);
   return arg_undefined(env);
 }
 
@@ -256,16 +340,15 @@ static napi_value RigidBodyPoints(napi_env env, napi_callback_info info) {
   char message[ARG_ERROR_SIZE];
   napi_value argv[7];
   if (!arg_list(env, info, POINTS_FN, "block, points, states, count, out, stride, offset", 7, argv)) return NULL;
-  rb_block b;
   int64_t count, stride, offset;
   double *pdata;
   float *states, *out;
   size_t plen, states_len, out_len;
-  if (!rb_block_arg(env, argv[0], POINTS_FN, &b)) return NULL;
+  rb_slot *slot;
   if (!arg_typed_array(env, argv[1], napi_float64_array, POINTS_FN, "points", "a Float64Array (rigidBodyPointsBlock)", (void **)&pdata, &plen)) return NULL;
-  int np;
-  const double *points;
-  if (!rb_points_check(pdata, plen, &b, POINTS_FN, &np, &points, message, sizeof message)) return arg_throw_range(env, message);
+  if (!rb_prepare(env, POINTS_FN, argv[0], pdata, plen, false, &slot)) return NULL;
+  const rb_block b = slot->b;
+  const int np = slot->np;
   if (!arg_typed_array(env, argv[2], napi_float32_array, POINTS_FN, "states", "a Float32Array", (void **)&states, &states_len)) return NULL;
   if (!arg_integer(env, argv[3], POINTS_FN, "count", 0, 9007199254740991.0, &count)) return NULL;
   if (!arg_typed_array(env, argv[4], napi_float32_array, POINTS_FN, "out", "a Float32Array", (void **)&out, &out_len)) return NULL;
@@ -286,14 +369,8 @@ static napi_value RigidBodyPoints(napi_env env, napi_callback_info info) {
   }
   const size_t out_bytes = (size_t)(((n - 1) * (uint64_t)stride + (uint64_t)offset + width) * sizeof(float));
   if (arg_overlaps(out, out_bytes, states, (size_t)n * (size_t)nx * sizeof(float))) return arg_throw_range(env, POINTS_FN ": out must not share memory with states");
-  rb_tree *tree;
-  void *mem;
-  void *raw = rb_alloc(env, POINTS_FN, &b, false, np, &tree, &mem);
-  if (raw == NULL) return NULL;
-  rb_scratch_f32 s;
-  rb_scratch_init_f32(&b, tree, points, np, mem, &s);
+  rb_scratch_f32 s = slot->s32;
   rb_points_run_f32(&s, states, (size_t)n, out, (size_t)stride, (size_t)offset);
-  free(raw);
   return arg_undefined(env);
 }
 
