@@ -41,12 +41,12 @@
  * the least of three alternating runs of 100 rounds each, K = 1024, through the addon
  * (ns per sample; f32 unless exact):
  *                                          derivative   exact   RK4 step   semi-implicit x2
- *   cart-pole (2 nodes)       before          14.0       26.8      41.3          22.7
- *                             after            3.8        6.0      11.9           6.8
- *   sim/models/arm7.xml       before          54.9      108.5     182.5          98.0
- *   (7 hinges)                after           34.7       73.1     135.1          68.9
- *   sim/models/arm7-plant.xml before          58.4      120.1     202.5         105.5
- *   (8 nodes, one welded)     after           37.3       79.6     144.4          72.7
+ *   cart-pole (2 nodes)       before          13.7       26.4      42.9          23.7
+ *                             after            3.1        5.3       9.8           5.5
+ *   sim/models/arm7.xml       before          58.4      117.0     188.7         104.9
+ *   (7 hinges)                after           34.7       71.5     135.2          69.3
+ *   sim/models/arm7-plant.xml before          64.7      131.8     219.1         116.7
+ *   (8 nodes, one welded)     after           38.5       80.5     144.1          73.2
  * The hand-written cart-pole of analytic_kernel.c takes about 4 ns per RK4 step.
  */
 #include <stdlib.h>
