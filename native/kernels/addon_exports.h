@@ -19,7 +19,7 @@ bool define_expression_kernel(napi_env env, napi_value exports);
 /* normalFill (normal_kernel.c) */
 bool define_normal_kernel(napi_env env, napi_value exports);
 
-/* rigidBodyStep, rigidBodyDerivatives (rigid_body_kernel.c) */
+/* rigidBodyStep, rigidBodyDerivatives, rigidBodyPoints (rigid_body_kernel.c) */
 bool define_rigid_body_kernel(napi_env env, napi_value exports);
 
 /* setThreadIdle, setThreadAffinity (thread_priority.c) */
