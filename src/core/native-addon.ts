@@ -79,3 +79,41 @@ export function loadNativeMlpAddon(): NativeMlpAddon {
     "or choose the 'auto', 'tfjs' or 'typescript' MLP kernel",
   ]);
 }
+
+/**
+ * A part of the addon (a named group of its functions), loaded once per thread and typed as T:
+ * `load()` throws an MpcdError NATIVE_KERNELS naming why it cannot (the addon does not load, or
+ * a stale build lacks some of `functions`, with `hint` saying what to do); `get()` is the part or
+ * undefined, and undefined always under MPCD_NO_NATIVE=1.
+ */
+export function addonPart<T>(what: string, functions: readonly string[], hint: string): { load(): T; get(): T | undefined } {
+  let loaded: T | undefined;
+  let failure: MpcdError | undefined;
+  const load = (): T => {
+    if (loaded !== undefined) return loaded;
+    if (failure !== undefined) throw failure;
+    let reason: string;
+    try {
+      const addon = loadNativeMlpAddon() as unknown as Record<string, unknown>;
+      const missing = functions.filter((name) => typeof addon[name] !== 'function');
+      if (missing.length === 0) {
+        loaded = addon as T;
+        return loaded;
+      }
+      reason = `it does not export ${missing.join(', ')}; it is stale`;
+    } catch (err) {
+      reason = err instanceof Error ? err.message : String(err);
+    }
+    failure = new MpcdError('NATIVE_KERNELS', `${what} cannot be loaded: ${reason}`, [hint]);
+    throw failure;
+  };
+  const get = (): T | undefined => {
+    if (process.env['MPCD_NO_NATIVE'] === '1') return undefined;
+    try {
+      return load();
+    } catch {
+      return undefined;
+    }
+  };
+  return { load, get };
+}

@@ -1,5 +1,4 @@
-import { MpcdError } from '../../core/errors.js';
-import { loadNativeMlpAddon } from './native-mlp-kernel.js';
+import { addonPart } from '../../core/native-addon.js';
 
 /**
  * The native addon's kernels beside the MLP forward pass (native/kernels: analytic_kernel.c,
@@ -71,45 +70,20 @@ export interface NativeVectorKernels {
   expressionOpcodes(): string;
 }
 
-const FUNCTIONS = ['analyticStep', 'analyticRobots', 'stateFeatures', 'evalExpression', 'expressionOpcodes'] as const;
-
-let loaded: NativeVectorKernels | undefined;
-let failure: MpcdError | undefined;
+const kernels = addonPart<NativeVectorKernels>(
+  'the native vector kernels',
+  ['analyticStep', 'analyticRobots', 'stateFeatures', 'evalExpression', 'expressionOpcodes'],
+  'build them with `npm run build:native` (needs Python 3, make and a C compiler); the TypeScript paths work without them',
+);
 
 /**
  * The kernels, loaded once per thread whatever MPCD_NO_NATIVE says; throws an MpcdError naming the
  * reason where the addon does not load or is a build without them.
  */
-export function loadNativeVectorKernels(): NativeVectorKernels {
-  if (loaded !== undefined) return loaded;
-  if (failure !== undefined) throw failure;
-  let reason: string;
-  try {
-    const addon = loadNativeMlpAddon() as unknown as Partial<Record<(typeof FUNCTIONS)[number], unknown>>;
-    const missing = FUNCTIONS.filter((name) => typeof addon[name] !== 'function');
-    if (missing.length === 0) {
-      loaded = addon as NativeVectorKernels;
-      return loaded;
-    }
-    reason = `it does not export ${missing.join(', ')}; it is stale`;
-  } catch (err) {
-    reason = err instanceof Error ? err.message : String(err);
-  }
-  failure = new MpcdError('NATIVE_KERNELS', `the native vector kernels cannot be loaded: ${reason}`, [
-    'build them with `npm run build:native` (needs Python 3, make and a C compiler); the TypeScript paths work without them',
-  ]);
-  throw failure;
-}
+export const loadNativeVectorKernels = kernels.load;
 
 /**
  * The kernels, or undefined where the addon does not load (or is a build without them) or the
  * environment sets MPCD_NO_NATIVE=1 to force the portable TypeScript paths.
  */
-export function nativeVectorKernels(): NativeVectorKernels | undefined {
-  if (process.env['MPCD_NO_NATIVE'] === '1') return undefined;
-  try {
-    return loadNativeVectorKernels();
-  } catch {
-    return undefined;
-  }
-}
+export const nativeVectorKernels = kernels.get;

@@ -1,5 +1,4 @@
-import { MpcdError } from '../../core/errors.js';
-import { loadNativeMlpAddon } from '../../core/native-addon.js';
+import { addonPart } from '../../core/native-addon.js';
 
 /**
  * The native addon's rigid-body kernel (native/kernels/rigid_body_kernel.c), typed apart from
@@ -41,42 +40,17 @@ export interface NativeRigidBodyPoints {
   rigidBodyPoints(block: Float64Array, points: Float64Array, states: Float32Array, count: number, out: Float32Array, stride: number, offset: number): void;
 }
 
-const FUNCTIONS = ['rigidBodyStep', 'rigidBodyDerivatives'] as const;
-
-let loaded: NativeRigidBodyKernels | undefined;
-let failure: MpcdError | undefined;
+const kernels = addonPart<NativeRigidBodyKernels>(
+  'the native rigid-body kernel',
+  ['rigidBodyStep', 'rigidBodyDerivatives'],
+  'build it with `npm run build:native` (needs Python 3, make and a C compiler); the TypeScript rigid-body model works without it',
+);
 
 /** The kernel, loaded once per thread whatever MPCD_NO_NATIVE says; throws an MpcdError naming why it cannot. */
-export function loadNativeRigidBodyKernels(): NativeRigidBodyKernels {
-  if (loaded !== undefined) return loaded;
-  if (failure !== undefined) throw failure;
-  let reason: string;
-  try {
-    const addon = loadNativeMlpAddon() as unknown as Partial<Record<(typeof FUNCTIONS)[number], unknown>>;
-    const missing = FUNCTIONS.filter((name) => typeof addon[name] !== 'function');
-    if (missing.length === 0) {
-      loaded = addon as NativeRigidBodyKernels;
-      return loaded;
-    }
-    reason = `it does not export ${missing.join(', ')}; it is stale`;
-  } catch (err) {
-    reason = err instanceof Error ? err.message : String(err);
-  }
-  failure = new MpcdError('NATIVE_KERNELS', `the native rigid-body kernel cannot be loaded: ${reason}`, [
-    'build it with `npm run build:native` (needs Python 3, make and a C compiler); the TypeScript rigid-body model works without it',
-  ]);
-  throw failure;
-}
+export const loadNativeRigidBodyKernels = kernels.load;
 
 /** The kernel, or undefined where the addon does not load (or predates it) or MPCD_NO_NATIVE=1. */
-export function nativeRigidBodyKernels(): NativeRigidBodyKernels | undefined {
-  if (process.env['MPCD_NO_NATIVE'] === '1') return undefined;
-  try {
-    return loadNativeRigidBodyKernels();
-  } catch {
-    return undefined;
-  }
-}
+export const nativeRigidBodyKernels = kernels.get;
 
 /** The kernel's forward kinematics of points, or undefined where the addon does not load or predates it, or MPCD_NO_NATIVE=1. */
 export function nativeRigidBodyPoints(): NativeRigidBodyPoints | undefined {
