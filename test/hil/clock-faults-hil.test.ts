@@ -82,6 +82,25 @@ async function runWith(transport: Transport, openWire: (name: string) => Promise
  * included, and may find a channel stale for a tick; an episode cut short, or one the robot sat
  * out disarmed, falls far short of either bound.
  */
+/**
+ * A run whose episodes after the fault all run their length and swing up (assertRecovered). A
+ * real-time swing-up on a busy 2-core host can miss now and then with no fault of the link's (a
+ * loaded CI runner): such a run is repeated once, on a wire of its own, and the first miss is
+ * printed; two misses in a row fail.
+ */
+async function recoveredRun(transport: Transport, openWire: (name: string) => Promise<Wire>, name: string, faults: readonly string[], times: Times): Promise<FaultRun> {
+  const first = await runWith(transport, openWire, name, faults);
+  try {
+    assertRecovered(first, times);
+    return first;
+  } catch (err) {
+    console.log(`# ${name}: repeated once after: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const second = await runWith(transport, openWire, `${name}-again`, faults);
+  assertRecovered(second, times);
+  return second;
+}
+
 function assertRecovered(run: FaultRun, times: Times): void {
   const { episodes, safety } = run.summary;
   assert.equal(episodes.length, EPISODES);
@@ -124,8 +143,7 @@ function hilSuite(transport: Transport, wire: (name: string) => Promise<Wire>, s
 
     test(`garbage_stamp/pole:1e6@${faultAt}: the one reading 10^6 s ahead is dropped as stamp_in_future`, async () => {
       const spec = `garbage_stamp/pole:1e6@${faultAt}`;
-      const run = await runWith(transport, wire, name('garbage-stamp'), [spec]);
-      assertRecovered(run, times);
+      const run = await recoveredRun(transport, wire, name('garbage-stamp'), [spec], times);
       assertFaultInEpisode2(run, spec);
       assert.equal(run.robot.faults['garbage_stamp'], 1);
       assert.deepEqual(run.summary.link.readings_dropped, { stamp_in_future: 1 }, JSON.stringify(run.summary.link));
@@ -135,8 +153,7 @@ function hilSuite(transport: Transport, wire: (name: string) => Promise<Wire>, s
 
     test(`clock_step:-5@${faultAt}: the robot's clock steps back 5 s for good; a clock_step of -5 s on each channel, and the robot still obeys`, async () => {
       const spec = `clock_step:-5@${faultAt}`;
-      const run = await runWith(transport, wire, name('clock-step'), [spec]);
-      assertRecovered(run, times);
+      const run = await recoveredRun(transport, wire, name('clock-step'), [spec], times);
       assertFaultInEpisode2(run, spec);
       assert.equal(run.robot.clockSteps, 1);
       const link = run.summary.link;
@@ -158,8 +175,7 @@ function hilSuite(transport: Transport, wire: (name: string) => Promise<Wire>, s
 
     test(`reboot:1.0@${faultAt}: the robot is gone for 1 s and boots with a new session; robot_restart, disarmed until the next episode`, async () => {
       const spec = `reboot:1.0@${faultAt}`;
-      const run = await runWith(transport, wire, name('reboot'), [spec]);
-      assertRecovered(run, times);
+      const run = await recoveredRun(transport, wire, name('reboot'), [spec], times);
       assertFaultInEpisode2(run, spec);
       assert.equal(run.robot.reboots, 1);
       const link = run.summary.link;
@@ -185,8 +201,7 @@ function hilSuite(transport: Transport, wire: (name: string) => Promise<Wire>, s
 
     test(`flood:10000@${faultAt}+1: 10 kHz of valid readings for 1 s; newest wins, the rest counted as superseded`, async (t: TestContext) => {
       const spec = `flood:10000@${faultAt}+1`;
-      const run = await runWith(transport, wire, name('flood'), [spec]);
-      assertRecovered(run, times);
+      const run = await recoveredRun(transport, wire, name('flood'), [spec], times);
       assertFaultInEpisode2(run, spec);
       const extra = run.robot.faults['flood'] ?? 0;
       assert.ok(extra > 9000, `the robot sent ${extra} flood readings`);
