@@ -23,7 +23,7 @@ import { getMujoco, loadMjcf } from '../../src/models/rigid-body/mujoco-runtime.
 import { PointKinematics } from '../../src/models/rigid-body/point-kinematics.js';
 import { readKinematicTree } from '../../src/models/rigid-body/read-kinematic-tree.js';
 import { RolloutEngine } from '../../src/planning/rollout.js';
-import { mujocoAccelerations, randomBatch, worstRelativeError } from '../models/rigid-body/mujoco-reference.js';
+import { mujocoAccelerations, randomBatch, readTree, withFrictionAndJointClamp, worstRelativeError } from '../models/rigid-body/mujoco-reference.js';
 
 /*
  * The WGSL rigid-body dynamics (src/gpu/wgsl-rigid-body.ts) on the MJCFs of the TypeScript
@@ -53,23 +53,7 @@ const files = [
   join(root, 'test', 'models', 'rigid-body', 'branching-tree.xml'),
 ];
 
-async function readTree(file: string): Promise<KinematicTree> {
-  const mj = await getMujoco();
-  const model = await loadMjcf(file);
-  try {
-    return readKinematicTree(mj, model, file);
-  } finally {
-    model.delete();
-  }
-}
 
-/** The tree with what the MJCFs lack: dry friction on every joint and a per-joint actuator force clamp on the first. */
-function withFrictionAndJointClamp(tree: KinematicTree): KinematicTree {
-  const actuatorForceRange = [...tree.actuatorForceRange];
-  actuatorForceRange[0] = -3;
-  actuatorForceRange[1] = 2.5;
-  return { ...tree, frictionloss: tree.frictionloss.map((f, d) => f + 0.05 * (d + 1)), actuatorForceRange };
-}
 
 /**
  * Runs `fn dynamics` (and, with points, `fn cost_states`) of the tree for every row of states

@@ -1,7 +1,8 @@
 import type { MjModel } from 'mujoco-js';
 import { Rng } from '../../../src/core/rng.js';
 import type { KinematicTree } from '../../../src/models/rigid-body/kinematic-tree.js';
-import type { Mujoco } from '../../../src/models/rigid-body/mujoco-runtime.js';
+import { loadKinematicTree } from '../../../src/models/rigid-body/load-kinematic-tree.js';
+import { getMujoco, type Mujoco } from '../../../src/models/rigid-body/mujoco-runtime.js';
 
 /** A batch of random states and actions for a tree: states [count, 2nq], actions [count, nu]. */
 export function randomBatch(tree: KinematicTree, count: number, seed: number): { states: Float32Array; actions: Float32Array } {
@@ -76,4 +77,18 @@ export function worstRelativeError(got: ArrayLike<number>, stride: number, offse
     }
   }
   return { error, sample };
+}
+
+/** The kinematic tree of an MJCF file, as the config loader reads it. */
+export async function readTree(file: string): Promise<KinematicTree> {
+  await getMujoco();
+  return loadKinematicTree(file);
+}
+
+/** The tree with what the MJCFs lack: dry friction on every joint and a per-joint actuator force clamp on the first. */
+export function withFrictionAndJointClamp(tree: KinematicTree): KinematicTree {
+  const actuatorForceRange = [...tree.actuatorForceRange];
+  actuatorForceRange[0] = -3;
+  actuatorForceRange[1] = 2.5;
+  return { ...tree, frictionloss: tree.frictionloss.map((f, d) => f + 0.05 * (d + 1)), actuatorForceRange };
 }

@@ -12,7 +12,7 @@ import { nativeRigidBodyDynamics, nativeRigidBodyModel } from '../../../src/mode
 import { readKinematicTree } from '../../../src/models/rigid-body/read-kinematic-tree.js';
 import { RB_HEADER, rigidBodyBlock } from '../../../src/models/rigid-body/rigid-body-block.js';
 import { discretize, type IntegratorKind } from '../../../src/models/integrators.js';
-import { mujocoAccelerations, randomBatch, worstRelativeError } from './mujoco-reference.js';
+import { mujocoAccelerations, randomBatch, readTree, withFrictionAndJointClamp, worstRelativeError } from './mujoco-reference.js';
 
 /*
  * The native rigid-body kernel (native/kernels/rigid_body_kernel.c) against MuJoCo's mj_forward
@@ -63,23 +63,7 @@ function kernelsOrSkip(t: { skip(why: string): void }): NativeRigidBodyKernels |
   }
 }
 
-async function readTree(file: string): Promise<KinematicTree> {
-  const mj = await getMujoco();
-  const model = await loadMjcf(file);
-  try {
-    return readKinematicTree(mj, model, file);
-  } finally {
-    model.delete();
-  }
-}
 
-/** The tree with what the MJCFs lack: dry friction on every joint and a per-joint actuator force clamp on the first. */
-function withFrictionAndJointClamp(tree: KinematicTree): KinematicTree {
-  const actuatorForceRange = [...tree.actuatorForceRange];
-  actuatorForceRange[0] = -3;
-  actuatorForceRange[1] = 2.5;
-  return { ...tree, frictionloss: tree.frictionloss.map((f, d) => f + 0.05 * (d + 1)), actuatorForceRange };
-}
 
 /** The TypeScript twin as continuous dynamics. */
 function twinDynamics(tree: KinematicTree, options = OPTIONS): ContinuousDynamics {

@@ -4,13 +4,11 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_FRICTION_VELOCITY } from '../../../src/models/rigid-body/articulated-body.js';
 import type { KinematicTree, TreePoint } from '../../../src/models/rigid-body/kinematic-tree.js';
-import { getMujoco, loadMjcf } from '../../../src/models/rigid-body/mujoco-runtime.js';
 import { NativePointKinematics, pointKinematics } from '../../../src/models/rigid-body/native-point-kinematics.js';
 import { loadNativeRigidBodyKernels, type NativeRigidBodyPoints } from '../../../src/models/rigid-body/native-rigid-body-kernels.js';
 import { PointKinematics } from '../../../src/models/rigid-body/point-kinematics.js';
-import { readKinematicTree } from '../../../src/models/rigid-body/read-kinematic-tree.js';
 import { rigidBodyBlock, rigidBodyPointsBlock } from '../../../src/models/rigid-body/rigid-body-block.js';
-import { randomBatch } from './mujoco-reference.js';
+import { randomBatch, readTree } from './mujoco-reference.js';
 
 /*
  * The native forward kinematics of points (rigidBodyPoints, native/kernels/rigid_body_aba.inc)
@@ -53,15 +51,6 @@ function kernelOrSkip(t: { skip(why: string): void }): NativeRigidBodyPoints | u
   return undefined;
 }
 
-async function readTree(file: string): Promise<KinematicTree> {
-  const mj = await getMujoco();
-  const model = await loadMjcf(file);
-  try {
-    return readKinematicTree(mj, model, file);
-  } finally {
-    model.delete();
-  }
-}
 
 /** The tree's named points and one on the world. */
 function allPoints(tree: KinematicTree): TreePoint[] {
