@@ -1,6 +1,7 @@
 import { MpcdError } from '../core/errors.js';
 import { compileBatchExpression, compileCondition, type ExpressionScope } from '../costs/expression-compiler.js';
 import { pointStateNames, resolvePoints } from '../costs/point-states.js';
+import { constantParams, LiveParamValues } from '../costs/task-params.js';
 import { continuousModel } from '../models/continuous-model.js';
 import type { Config } from './schema.js';
 
@@ -54,7 +55,7 @@ export function checkNames(config: Config): string[] {
   }
   // Costs and the success condition also name the points' states.
   const costStates = [...states, ...pointNames];
-  const scope: ExpressionScope = { stateNames: costStates, actionNames: actions, params: config.task.params };
+  const scope: ExpressionScope = { stateNames: costStates, actionNames: actions, params: constantParams(config.task), live: new LiveParamValues(config.task) };
   config.task.cost.forEach((term, i) => {
     const path = `task.cost[${i}]`;
     switch (term.kind) {

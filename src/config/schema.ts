@@ -80,9 +80,30 @@ export const costTermSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('state_bounds'), name: z.string().optional(), bounds: named(range), ...weights }).strict(),
 ]);
 
+/**
+ * A task param: a plain number is a constant, folded into the compiled costs. `live: true` makes
+ * it a goal the daemon takes while it runs (a target, a setpoint): expressions then read its
+ * current value at every tick, and a new value outside `bounds` is refused.
+ */
+export const taskParamSchema = z.union([
+  z.number(),
+  z
+    .object({
+      default: z.number().describe('the value until a goal sets another'),
+      bounds: range.optional().describe('[low, high]: a goal outside them is refused'),
+      live: z.boolean().default(false).describe('true: set at run time by goals; false: a constant'),
+    })
+    .strict()
+    .refine((p) => p.bounds === undefined || (p.default >= p.bounds[0] && p.default <= p.bounds[1]), {
+      message: 'default must lie within bounds',
+    }),
+]);
+
 export const taskSchema = z
   .object({
-    params: named(z.number()).default({}).describe('named constants usable in expressions'),
+    params: named(taskParamSchema)
+      .default({})
+      .describe('named values usable in expressions: a number (a constant), or {default, bounds, live} for one the daemon takes at run time'),
     points: named(z.union([z.object({ site: z.string().min(1) }).strict(), z.object({ body: z.string().min(1) }).strict()]))
       .default({})
       .describe('points of a rigid-body model that costs name as <point>_x, _y, _z and their _dot velocities'),
@@ -153,4 +174,6 @@ export type ParsedConfig = z.infer<typeof configSchema>;
 export type Config = Omit<ParsedConfig, 'model'> & { model: ModelConfig };
 export type PlannerConfig = z.infer<typeof plannerSchema>;
 export type CostTermConfig = z.infer<typeof costTermSchema>;
+export type TaskConfig = z.infer<typeof taskSchema>;
+export type TaskParamConfig = z.infer<typeof taskParamSchema>;
 export type SimPlantConfig = z.infer<typeof simPlantSchema>;

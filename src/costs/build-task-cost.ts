@@ -9,10 +9,15 @@ import { pointStateNames, pointStates } from './point-states.js';
 import { QuadraticTracking } from './quadratic-tracking.js';
 import { StateBounds } from './state-bounds.js';
 import { TaskCost } from './task-cost.js';
+import type { LiveParams } from './live-params.js';
+import { constantParams, LiveParamValues } from './task-params.js';
 
-/** What expressions name: the model's states then the task's point states, its actions, the task params. */
-export function expressionScope(config: Config, model: DynamicsModel): ExpressionScope {
-  return { stateNames: costStateNames(config, model.stateNames), actionNames: model.actionNames, params: config.task.params };
+/**
+ * What expressions name: the model's states then the task's point states, its actions, the task
+ * params (constants folded; live ones read from `live`, by default a fresh set at their defaults).
+ */
+export function expressionScope(config: Config, model: DynamicsModel, live: LiveParams = new LiveParamValues(config.task)): ExpressionScope {
+  return { stateNames: costStateNames(config, model.stateNames), actionNames: model.actionNames, params: constantParams(config.task), live };
 }
 
 /** The state names cost terms index: the model's, then the points' (point-states.ts). */
@@ -20,13 +25,16 @@ export function costStateNames(config: Config, modelStates: readonly string[]): 
   return [...modelStates, ...pointStateNames(config)];
 }
 
-/** The task's cost terms, in config order, with names resolved to indices once. */
-export function buildTaskCost(config: Config, model: DynamicsModel): TaskCost {
+/**
+ * The task's cost terms, in config order, with names resolved to indices once. Expressions read
+ * the live params from `live` (the daemon's goals; a rollout worker's shared copy).
+ */
+export function buildTaskCost(config: Config, model: DynamicsModel, live: LiveParamValues = new LiveParamValues(config.task)): TaskCost {
   const stateNames = costStateNames(config, model.stateNames);
   const nx = stateNames.length;
   const angular = (index: number): boolean => model.angular[index] === true; // points are never angles
   const nu = model.actionNames.length;
-  const scope = expressionScope(config, model);
+  const scope = expressionScope(config, model, live);
   const terms: CostTerm[] = config.task.cost.map((term, i) => {
     const path = `task.cost[${i}]`;
     const name = term.name ?? `${term.kind}${i}`;
@@ -67,5 +75,5 @@ export function buildTaskCost(config: Config, model: DynamicsModel): TaskCost {
     }
   });
   const points = pointStates(config);
-  return points === undefined ? new TaskCost(terms) : new TaskCost(terms, { values: points, nx: model.stateNames.length, maxBatch: model.maxBatch });
+  return new TaskCost(terms, live, points === undefined ? undefined : { values: points, nx: model.stateNames.length, maxBatch: model.maxBatch });
 }

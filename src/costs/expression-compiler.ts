@@ -12,6 +12,7 @@ import type {
   SymbolNode,
 } from 'mathjs';
 import { MpcdError } from '../core/errors.js';
+import type { LiveParams } from './live-params.js';
 
 /**
  * Compiles a mathjs expression from config (a cost term or a task condition) ONCE into batched
@@ -31,7 +32,10 @@ import { MpcdError } from '../core/errors.js';
 export interface ExpressionScope {
   stateNames: readonly string[];
   actionNames: readonly string[];
+  /** Constant params, folded in as numbers. */
   params: Readonly<Record<string, number>>;
+  /** Live params, read at every evaluation (live-params.ts); their names are distinct from all above. */
+  live?: LiveParams;
 }
 
 export interface BatchExpression {

@@ -1,5 +1,6 @@
 import type { CostTerm } from './cost-term.js';
 import type { DerivedStates } from './derived-states.js';
+import { LiveParamValues } from './task-params.js';
 
 /**
  * A task's whole cost: the sum of its terms. Keeps per-term totals of the last evaluation for
@@ -14,6 +15,8 @@ export class TaskCost {
 
   constructor(
     readonly terms: readonly CostTerm[],
+    /** The live params the terms read; write them between evaluations only. */
+    readonly live: LiveParamValues = new LiveParamValues({ params: {} }),
     private readonly derived?: { values: DerivedStates; nx: number; maxBatch: number },
   ) {
     this.totals = new Float64Array(terms.length);

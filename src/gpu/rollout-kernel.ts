@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema.js';
 import { buildTaskCost, costStateNames } from '../costs/build-task-cost.js';
 import { resolvePoints } from '../costs/point-states.js';
+import { constantParams } from '../costs/task-params.js';
 import { residualSpecForConfig } from '../learning/residual-spec-for-config.js';
 import { buildAnalyticModel } from '../models/build-model.js';
 import { modelLabel } from '../models/continuous-model.js';
@@ -86,7 +87,7 @@ export function buildRolloutKernel(config: Config, maxSamples: number): RolloutK
   const costNames = { stateNames: costStateNames(config, model.stateNames), actionNames: model.actionNames, angular: model.angular };
   let cost: string;
   try {
-    cost = emitTaskCost(config.task.cost, costNames, config.task.params, block);
+    cost = emitTaskCost(config.task.cost, costNames, constantParams(config.task), block);
   } catch (err) {
     if (err instanceof WgslExpressionError) return { unsupported: err.message };
     throw err;

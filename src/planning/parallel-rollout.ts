@@ -92,7 +92,7 @@ export class ParallelRolloutEngine implements RolloutEvaluator {
     const share = maxShare(maxSamples, this.threads);
     for (let i = 0; i < this.threads - 1; i++) {
       const { port1, port2 } = new MessageChannel();
-      const init: RolloutWorkerInit = { config, index: i, maxShare: share, maxSamples, actions: actionsBuf, costs: costsBuf, x0: x0Buf, control: ctrlBuf, port: port2 };
+      const init: RolloutWorkerInit = { config, index: i, maxShare: share, maxSamples, actions: actionsBuf, costs: costsBuf, x0: x0Buf, liveParams: cost.live.buffer, control: ctrlBuf, port: port2 };
       const worker = new Worker(new URL('./rollout-worker.js', import.meta.url), { workerData: init, transferList: [port2] });
       worker.unref(); // an idle pool must not keep the process alive
       worker.on('error', () => {}); // reported through the control slots
@@ -102,7 +102,7 @@ export class ParallelRolloutEngine implements RolloutEvaluator {
     if (wantGpu) {
       const { port1, port2 } = new MessageChannel();
       this.gpuRow = this.threads - 1;
-      const init: RolloutWorkerInit = { config, index: this.gpuRow, maxShare: maxSamples, maxSamples, actions: actionsBuf, costs: costsBuf, x0: x0Buf, control: ctrlBuf, port: port2 };
+      const init: RolloutWorkerInit = { config, index: this.gpuRow, maxShare: maxSamples, maxSamples, actions: actionsBuf, costs: costsBuf, x0: x0Buf, liveParams: cost.live.buffer, control: ctrlBuf, port: port2 };
       this.gpuWorker = new Worker(new URL('./gpu-rollout-worker.js', import.meta.url), { workerData: init, transferList: [port2] });
       this.gpuWorker.unref();
       this.gpuWorker.on('error', () => {});

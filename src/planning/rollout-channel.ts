@@ -38,6 +38,8 @@ export interface RolloutWorkerInit {
   readonly actions: SharedArrayBuffer; // Float32 [H, maxSamples, nu]
   readonly costs: SharedArrayBuffer; // Float32 [maxSamples]
   readonly x0: SharedArrayBuffer; // Float32 [nx]
+  /** Float64 [live params]: the planner's goals, written between jobs (LiveParamValues). */
+  readonly liveParams: SharedArrayBuffer;
   readonly control: SharedArrayBuffer; // Int32 [workers, SLOTS]
   readonly port: MessagePort;
 }

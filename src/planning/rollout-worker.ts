@@ -1,5 +1,6 @@
 import { receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { buildTaskCost } from '../costs/build-task-cost.js';
+import { LiveParamValues } from '../costs/task-params.js';
 import { buildModel } from '../models/build-model.js';
 import { HybridModel } from '../models/hybrid-model.js';
 import { prepareResidualKernel } from '../models/residual/prepare-kernel.js';
@@ -33,7 +34,7 @@ async function serve(): Promise<void> {
   try {
     await prepareResidualKernel(config);
     model = buildModel(config, maxShare);
-    const cost = buildTaskCost(config, model);
+    const cost = buildTaskCost(config, model, new LiveParamValues(config.task, init.liveParams));
     engine = buildRolloutEngine(config, model, cost, maxShare, new Float32Array(H * maxShare * model.actionNames.length));
   } catch (err) {
     fail(err, Slot.state, WorkerState.failed);
