@@ -83,6 +83,10 @@ export async function runCommand(args: RunArgs): Promise<number> {
       : { p99_ratio: ratio(e.p99_ratio), p99_ratio_ci95: e.p99_ratio_ci95.map(ratio), p50_ratio: ratio(e.p50_ratio), p50_ratio_ci95: e.p50_ratio_ci95.map(ratio), block_ticks: e.block_ticks };
   const learning = session.learning;
   const successes = results.filter((r) => r.success).length;
+  const goalsReached = results.reduce((n, r) => n + (r.goals_reached ?? 0), 0);
+  const goalTotal = results.reduce((n, r) => n + (r.goals ?? 0), 0);
+  const excesses = results.flatMap((r) => (r.joint_limit_excess === undefined ? [] : [r.joint_limit_excess]));
+  const limitExcess = excesses.length > 0 ? Math.max(...excesses) : undefined;
   const rssAt = (n: number): number | undefined => results[Math.min(n, results.length) - 1]?.rss_mb;
   const summary = {
     config: loaded.path,
@@ -96,8 +100,12 @@ export async function runCommand(args: RunArgs): Promise<number> {
       overruns: r.overruns,
       model_version: r.model_version,
       rss_mb: round(r.rss_mb, 1),
+      ...(r.goals !== undefined ? { goals_reached: r.goals_reached, goals: r.goals } : {}),
+      ...(r.joint_limit_excess !== undefined ? { joint_limit_excess: round(r.joint_limit_excess, 6) } : {}),
     })),
     success_rate: successes / Math.max(1, results.length),
+    ...(goalTotal > 0 ? { goals_reached: goalsReached, goals: goalTotal } : {}),
+    ...(limitExcess !== undefined ? { joint_limit_excess: round(limitExcess, 6) } : {}),
     latency_ms: {
       p50: round(latency.p50, 3),
       p99: round(latency.p99, 3),
@@ -143,8 +151,10 @@ export async function runCommand(args: RunArgs): Promise<number> {
       `${c.name ?? loaded.path}: ${successes}/${results.length} episodes succeeded (${c.planner.kind}, K=${c.planner.samples}, H=${c.planner.horizon})`,
       ...results.map(
         (r) =>
-          `  episode ${String(r.episode + 1).padStart(3)}  ${r.success ? 'success' : 'FAILED '}  cost ${r.cost.toFixed(1).padStart(9)}  steps ${r.steps}${r.overruns > 0 ? `  overruns ${r.overruns}` : ''}${learning !== undefined ? `  model v${r.model_version}` : ''}`,
+          `  episode ${String(r.episode + 1).padStart(3)}  ${r.success ? 'success' : 'FAILED '}  cost ${r.cost.toFixed(1).padStart(9)}  steps ${r.steps}${r.goals !== undefined ? `  goals ${r.goals_reached}/${r.goals}` : ''}${r.overruns > 0 ? `  overruns ${r.overruns}` : ''}${learning !== undefined ? `  model v${r.model_version}` : ''}`,
       ),
+      ...(goalTotal > 0 ? [`goals reached: ${goalsReached}/${goalTotal}`] : []),
+      ...(limitExcess !== undefined ? [`joints past their ranges: ${limitExcess > 0 ? `by up to ${limitExcess.toExponential(2)} (rad or m)` : 'never'}`] : []),
       `planning latency: p50 ${latency.p50.toFixed(2)} ms, p99 ${latency.p99.toFixed(2)} ms, max ${latency.max.toFixed(2)} ms over ${latency.count} ticks; overruns ${summary.overruns}`,
       ...(learning === undefined
         ? []

@@ -1,7 +1,7 @@
 import { MpcdError } from '../core/errors.js';
 import { compileBatchExpression, compileCondition, type ExpressionScope } from '../costs/expression-compiler.js';
 import { pointStateNames, resolvePoints } from '../costs/point-states.js';
-import { constantParams, LiveParamValues } from '../costs/task-params.js';
+import { constantParams, liveParamNames, LiveParamValues, taskParamSpecs } from '../costs/task-params.js';
 import { continuousModel } from '../models/continuous-model.js';
 import type { Config } from './schema.js';
 
@@ -28,6 +28,20 @@ export function checkNames(config: Config): string[] {
   if (config.planner.kind === 'mppi') keys(config.planner.noise_std, actions, 'planner.noise_std', 'action', true);
   else keys(config.planner.init_std, actions, 'planner.init_std', 'action', true);
   keys(config.scenario.initial_state, states, 'scenario.initial_state', 'state', false);
+  const goals = config.scenario.goals;
+  if (goals !== undefined) {
+    const live = liveParamNames(config.task);
+    if (live.length === 0) errors.push('scenario.goals: the task has no live params to set; declare the targets as task.params.<name>: {default, bounds, live: true}');
+    keys(goals.params, live, 'scenario.goals.params', 'live task param', false);
+    for (const spec of taskParamSpecs(config.task)) {
+      const g = goals.params[spec.name];
+      if (g === undefined || spec.bounds === undefined) continue;
+      const [lo, hi] = typeof g === 'number' ? [g, g] : g;
+      if (lo < spec.bounds[0] || hi > spec.bounds[1]) errors.push(`scenario.goals.params.${spec.name}: [${lo}, ${hi}] reaches outside the param's bounds [${spec.bounds[0]}, ${spec.bounds[1]}]`);
+    }
+    if (goals.every_seconds > config.scenario.episode_seconds) errors.push(`scenario.goals.every_seconds: ${goals.every_seconds} s is longer than the episode (${config.scenario.episode_seconds} s)`);
+  }
+  if (config.estimator.input_disturbance !== undefined) keys(config.estimator.input_disturbance.limit, actions, 'estimator.input_disturbance.limit', 'action', false);
   keys(config.safety.safe_action, actions, 'safety.safe_action', 'action', false);
   keys(config.safety.rate_limit, actions, 'safety.rate_limit', 'action', false);
 

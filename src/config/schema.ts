@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { cpuSetSchema } from './cpu-set-schema.js';
+import { estimatorSchema } from './estimator-schema.js';
 import { learningSchema } from './learning-schema.js';
 import { modelSchema, type ModelConfig } from './model-schema.js';
 import { mqttPlantSchema } from './mqtt-plant-schema.js';
@@ -137,6 +138,14 @@ export const scenarioSchema = z
   .object({
     episode_seconds: z.number().positive().default(10),
     initial_state: named(z.union([z.number(), range])).default({}).describe('a value or a [low, high] uniform range per state'),
+    goals: z
+      .object({
+        every_seconds: z.number().positive().describe('each goal holds this long; an episode runs floor(episode_seconds / every_seconds) goals in sequence'),
+        params: named(z.union([z.number(), range])).describe('per live task param: a value or a [low, high] uniform range each goal is drawn from'),
+      })
+      .strict()
+      .optional()
+      .describe('goals the simulated episode sets in sequence, as a robot\'s software would send them; success is judged at the end of each'),
   })
   .strict();
 
@@ -156,6 +165,7 @@ export const configSchema = z
     plant: plantSchema,
     virtual_robot: virtualRobotSchema.optional().describe('the MuJoCo robot `mpcd sim-robot` runs behind an mqtt or serial plant'),
     scenario: scenarioSchema.default(scenarioSchema.parse({})),
+    estimator: estimatorSchema.default({}),
     safety: safetySchema.default(safetySchema.parse({})),
     learning: learningSchema.default(learningSchema.parse({})),
     log: z

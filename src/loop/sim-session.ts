@@ -22,6 +22,9 @@ import { RefitLatencyComparison } from '../telemetry/refit-latency-comparison.js
 import { createLogger } from '../telemetry/logger.js';
 import { MonotonicScheduler, virtualScheduler } from './clock.js';
 import { controlLoop, plannerStage, type ControlStep } from './control-loop.js';
+import { offsetFreeStage } from './offset-free-stage.js';
+import { InputDisturbanceObserver } from '../estimation/input-disturbance-observer.js';
+import { GoalSchedule } from './goal-schedule.js';
 import { sampleInitialState } from './initial-state.js';
 import { LinkStats } from './link-stats.js';
 import { TransitionRecorder } from './transition-recorder.js';
@@ -31,6 +34,13 @@ export interface EpisodeResult {
   steps: number;
   cost: number;
   success: boolean;
+  /** With scenario.goals: the goals whose success window held, of all the episode's goals. */
+  goals_reached?: number;
+  goals?: number;
+  /** With estimator.input_disturbance: the offset at the episode's end, per action name. */
+  input_disturbance?: Record<string, number>;
+  /** Rigid-body models: how far the plant's joints went past their ranges, rad or m; 0 = never. */
+  joint_limit_excess?: number;
   /** Ticks dropped or missed during the episode. */
   overruns: number;
   /** Transitions logged so far in the run, cumulative. */
@@ -106,7 +116,11 @@ export class SimSession {
   private readonly initRng: Rng;
   private readonly periodMs: number;
   private readonly steps: number;
-  private readonly holdFrom: number; // first step index inside the success window
+  private readonly goals: GoalSchedule;
+  private readonly goalRng: Rng;
+  /** [nq, 2] the joints' ranges, for the limit check (rigid-body models with limited joints). */
+  private readonly jointRange: readonly number[] | undefined;
+  private readonly disturbance: InputDisturbanceObserver | undefined;
 
   private constructor(
     readonly loaded: LoadedConfig,
@@ -129,8 +143,12 @@ export class SimSession {
     this.initRng = rng;
     this.periodMs = c.control.period * 1000;
     this.steps = Math.round(c.scenario.episode_seconds / c.control.period);
-    this.holdFrom = this.steps - Math.round(c.task.success.hold_seconds / c.control.period);
-    this.success = compileCondition(c.task.success.expr, expressionScope(c, model), 'task.success.expr');
+    this.goals = new GoalSchedule(c, cost.live, this.steps);
+    this.goalRng = rng.fork();
+    this.success = compileCondition(c.task.success.expr, expressionScope(c, model, cost.live), 'task.success.expr');
+    const d = c.estimator.input_disturbance;
+    this.disturbance = d === undefined ? undefined : new InputDisturbanceObserver(model, c.control.period, d.gain, Float64Array.from(perAction(d.limit, model.actionNames, 0)));
+    this.jointRange = c.model.kind === 'rigid_body' && c.model.tree.jointRange.some((r) => Number.isFinite(r)) ? c.model.tree.jointRange : undefined;
   }
 
   static async create(loaded: LoadedConfig, opts: SimSessionOptions): Promise<SimSession> {
@@ -198,6 +216,17 @@ export class SimSession {
     const c = this.loaded.config;
     const x0 = sampleInitialState(c.scenario.initial_state, this.model.stateNames, this.initRng);
     if (!this.inProcess) await this.armWireRobot();
+    const goals = this.goals.start(this.goalRng);
+    const t0 = this.inProcess ? episode * c.scenario.episode_seconds : undefined;
+    const logGoal = (g: number, atStep: number): void => {
+      if (c.scenario.goals === undefined) return;
+      this.log?.appendEvent({ t: t0 === undefined ? performance.now() / 1000 - (this.wireT0 ?? 0) : t0 + atStep * c.control.period, kind: 'goal', detail: { episode, goal: g, params: goals[g] } });
+    };
+    logGoal(0, 0);
+    const goalHeld = new Uint8Array(this.goals.count).fill(1);
+    const goalChecked = new Uint8Array(this.goals.count);
+    let limitExcess = 0;
+    this.disturbance?.forgetStep();
     this.planner.reset();
     this.filter.reset();
     const recorder = new TransitionRecorder(
@@ -211,8 +240,6 @@ export class SimSession {
       this.inProcess ? episode * c.scenario.episode_seconds : -(this.wireT0 ?? 0),
       () => this.learning?.version ?? 0,
     );
-    let held = true;
-    let checked = 0; // served ticks inside the success window
     let overruns = 0;
     let lastAction: Float32Array = new Float32Array(this.planner.actionDim);
     const scheduler = this.realtime ? new MonotonicScheduler() : virtualScheduler();
@@ -230,7 +257,7 @@ export class SimSession {
       periodMs: this.periodMs,
       scheduler,
       steps: this.steps,
-      plan: plannerStage(this.planner, this.learning?.planningHook),
+      plan: this.disturbance === undefined ? plannerStage(this.planner, this.learning?.planningHook) : offsetFreeStage(plannerStage(this.planner, this.learning?.planningHook), this.disturbance),
       filter: this.filter,
       safety: this.safety,
       ...(firstTickAt !== undefined ? { firstTickAt } : {}),
@@ -238,17 +265,26 @@ export class SimSession {
     }).pipe(
       tap((step) => {
         recorder.onStep(step);
+        if (this.disturbance !== undefined) {
+          if (step.action !== undefined) this.disturbance.remember(step.state, step.action);
+          else this.disturbance.forgetStep();
+        }
         if (step.action !== undefined) {
           this.latency.add(step.planMs);
           this.refitLatency.add(step.planMs, this.learning?.refitting === true);
           lastAction = step.action;
         }
         overruns += step.dropped;
-        if (step.index >= this.holdFrom) {
-          checked++;
-          if (!this.success.test(this.cost.withDerived(step.state, 1), lastAction)) held = false;
+        if (this.goals.inSuccessWindow(step.index)) {
+          const g = this.goals.goalOf(step.index);
+          goalChecked[g] = 1;
+          if (!this.success.test(this.cost.withDerived(step.state, 1), lastAction)) goalHeld[g] = 0;
         }
+        if (this.jointRange !== undefined) limitExcess = Math.max(limitExcess, rangeExcess(step.state, this.jointRange));
         onStep?.(step);
+        // After the step's success check: the next goal acts from the next tick on.
+        const next = this.goals.afterStep(step.index);
+        if (next >= 0) logGoal(next, step.index + 1);
       }),
     );
     const done = lastValueFrom(steps$, { defaultValue: undefined });
@@ -262,12 +298,17 @@ export class SimSession {
       if (!this.inProcess) this.safety.disarm();
     }
     this.transitions += recorder.count;
+    // Dropped ticks are not failures by themselves; the condition must hold at every tick served.
+    let reached = 0;
+    for (let g = 0; g < this.goals.count; g++) reached += goalHeld[g]! & goalChecked[g]!;
     return {
       episode,
       steps: recorder.count,
       cost: recorder.totalCost,
-      // Dropped ticks are not failures by themselves; the condition must hold at every tick served.
-      success: held && checked > 0,
+      success: reached === this.goals.count,
+      ...(c.scenario.goals !== undefined ? { goals_reached: reached, goals: this.goals.count } : {}),
+      ...(this.jointRange !== undefined ? { joint_limit_excess: limitExcess } : {}),
+      ...(this.disturbance !== undefined ? { input_disturbance: Object.fromEntries(this.model.actionNames.map((n, j) => [n, this.disturbance!.offset[j]!])) } : {}),
       overruns,
       transitions: this.transitions,
       model_version: this.learning?.version ?? 0,
@@ -309,6 +350,16 @@ export class SimSession {
   }
 }
 
+
+/** How far q (the first nq entries of `state`) lies outside `range` ([nq, 2]), at the worst joint. */
+function rangeExcess(state: ArrayLike<number>, range: readonly number[]): number {
+  let worst = 0;
+  for (let j = 0; 2 * j < range.length; j++) {
+    const q = state[j]!;
+    worst = Math.max(worst, range[2 * j]! - q, q - range[2 * j + 1]!);
+  }
+  return worst;
+}
 
 /**
  * Plans a few ticks from a typical start before the first episode, so that the JIT has compiled

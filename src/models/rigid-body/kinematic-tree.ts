@@ -56,6 +56,12 @@ export interface KinematicTree {
   readonly springRef: readonly number[];
   /** [nq] dry friction force or torque (smoothed: see articulated-body.ts). */
   readonly frictionloss: readonly number[];
+  /**
+   * [nq, 2] the joint's range where MuJoCo limits it ([-Infinity, Infinity] where not). The model
+   * does not enforce it (the plant's limit constraint is unmodelled, named at start-up): costs
+   * keep plans inside, and the session reports how far a plant went past it.
+   */
+  readonly jointRange: readonly number[];
   /** [nq] clamp of the total actuator force at the joint ([-Infinity, Infinity] where none). */
   readonly actuatorForceRange: readonly number[];
 

@@ -36,6 +36,7 @@ export function readKinematicTree(mj: Mujoco, model: MjModel, source: string): K
   const jntQposAdr = model.jnt_qposadr as Num;
   const jntDofAdr = model.jnt_dofadr as Num;
   const jntLimited = model.jnt_limited as Num;
+  const jntRange = model.jnt_range as Num;
   const jntStiffness = model.jnt_stiffness as Num;
   const jntActfrcLimited = model.jnt_actfrclimited as Num;
   const jntActfrcRange = model.jnt_actfrcrange as Num;
@@ -55,6 +56,7 @@ export function readKinematicTree(mj: Mujoco, model: MjModel, source: string): K
   const q = {
     jointNames: [] as string[], wraps: [] as boolean[], qpos0: [] as number[], damping: [] as number[], armature: [] as number[],
     stiffness: [] as number[], springRef: [] as number[], frictionloss: [] as number[], actuatorForceRange: [] as number[],
+    jointRange: [] as number[],
   };
   const unmodelledJoints: string[] = [];
   const limitedJoints: string[] = [];
@@ -95,6 +97,8 @@ export function readKinematicTree(mj: Mujoco, model: MjModel, source: string): K
         q.jointNames.push(jointName);
         q.wraps.push(isHinge && jntLimited[j] === 0);
         if (jntLimited[j] !== 0 && !disabled(dsbl.mjDSBL_LIMIT)) limitedJoints.push(jointName);
+        const limited = jntLimited[j] !== 0 && !disabled(dsbl.mjDSBL_LIMIT);
+        q.jointRange.push(...(limited ? [jntRange[2 * j]!, jntRange[2 * j + 1]!] : [-Infinity, Infinity]));
         q.qpos0.push(qpos0[qa]!);
         q.damping.push(disabled(dsbl.mjDSBL_DAMPER) ? 0 : dofDamping[da]!);
         q.armature.push(dofArmature[da]!);
