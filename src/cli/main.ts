@@ -17,6 +17,9 @@ usage:
       which --mqtt / --serial point at a broker or port); a summary at the end,
       with --json one JSON object as the last line of stdout; with model.residual in the
       config it starts from the newest good model in the store and refits as it runs
+  mpcd goal <config> name=value... [--mqtt URL] [--ttl S] [--replan] [--sender NAME] [--wait S] [--json]
+      send a goal (new values of the task's live params) to a running daemon over the config's
+      MQTT broker and print its answer: accepted, or rejected and why
   mpcd validate <config>... [--json]
       check config files; every wrong field is named with what was expected
 ${SIM_ROBOT_USAGE}  mpcd bench [--json] [--iterations N] [--warmup N] [--only W0,W1,...] [--no-baseline]
@@ -90,6 +93,28 @@ async function main(argv: string[]): Promise<number> {
         duration,
         json: values.json,
       });
+    }
+    case 'goal': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          mqtt: { type: 'string' },
+          ttl: { type: 'string', default: '2' },
+          replan: { type: 'boolean', default: false },
+          sender: { type: 'string', default: 'mpcd-goal' },
+          wait: { type: 'string', default: '3' },
+          json: { type: 'boolean', default: false },
+        },
+      });
+      const [config, ...assignments] = positionals;
+      if (config === undefined) throw usageError('goal takes a config file and name=value pairs');
+      const ttl = Number(values.ttl);
+      const wait = Number(values.wait);
+      if (!(ttl > 0)) throw usageError(`--ttl expects a positive number of seconds, found "${values.ttl}"`);
+      if (!(wait >= 0)) throw usageError(`--wait expects a number of seconds, found "${values.wait}"`);
+      const { goalCommand } = await import('./goal-command.js');
+      return goalCommand({ config, assignments, mqttUrl: values.mqtt, ttl, replan: values.replan, sender: values.sender, wait, json: values.json });
     }
     case 'train':
       return (await import('./train-command.js')).trainMain(rest);

@@ -124,6 +124,8 @@ export async function runCommand(args: RunArgs): Promise<number> {
     // A robot over a wire: frames dropped on the way in (by reason), readings dropped for their stamps (by reason),
     // clock steps, robot restarts, link downs and ups; null in simulation.
     link: session.link?.counts ?? null,
+    // Goals from the robot's software over the wire: taken, and rejected by reason; null where the link carries none.
+    goals_received: session.goalCounts ?? null,
     model:
       learning === undefined
         ? null

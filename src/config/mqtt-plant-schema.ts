@@ -46,6 +46,8 @@ export const mqttPlantSchema = z
         estop: topic.optional().describe('default <prefix>/estop'),
         daemon_status: topic.optional().describe('default <prefix>/status/daemon'),
         robot_status: topic.optional().describe('default <prefix>/status/robot'),
+        goal: topic.optional().describe("default <prefix>/goal: goals from the robot's software"),
+        goal_status: topic.optional().describe('default <prefix>/status/goal: the answer to the last goal, retained'),
       })
       .strict()
       .default({}),

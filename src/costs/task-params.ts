@@ -60,13 +60,23 @@ export class LiveParamValues implements LiveParams {
     for (const { spec, index } of this.specs.values()) this.values[index] = spec.value;
   }
 
-  /** Sets `name` to `value` and returns undefined, or leaves it and returns why not. */
-  set(name: string, value: unknown): string | undefined {
+  /** Why `name` cannot take `value`, or undefined when it can. */
+  refuse(name: string, value: unknown): string | undefined {
     const entry = this.specs.get(name);
     if (entry === undefined) return `${name} is not a live param of this task${this.names.length > 0 ? ` (live: ${this.names.join(', ')})` : ' (it has none)'}`;
-    const why = refuseParamValue(entry.spec, value);
-    if (why === undefined) this.values[entry.index] = value as number;
+    return refuseParamValue(entry.spec, value);
+  }
+
+  /** Sets `name` to `value` and returns undefined, or leaves it and returns why not. */
+  set(name: string, value: unknown): string | undefined {
+    const why = this.refuse(name, value);
+    if (why === undefined) this.values[this.specs.get(name)!.index] = value as number;
     return why;
+  }
+
+  /** The current values by name. */
+  current(): Record<string, number> {
+    return Object.fromEntries(this.names.map((n, i) => [n, this.values[i]!]));
   }
 
   get(name: string): number | undefined {

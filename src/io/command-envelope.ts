@@ -6,13 +6,16 @@ import { ClockOffsetBound } from './clock-offset.js';
  * falls back to its safe action when the last command expires: a reconnect that delivers old
  * commands, or a daemon that stalls, can never move the robot.
  */
-export interface CommandEnvelope {
-  /** Strictly increasing per daemon run (uint32, wraps are not expected within a run). */
+export interface StampedEnvelope {
+  /** Strictly increasing per sender run (uint32, wraps are not expected within a run). */
   readonly seq: number;
-  /** Daemon monotonic time at send, seconds. */
+  /** The sender's monotonic time at send, seconds. */
   readonly stamp: number;
-  /** Seconds after `stamp` the command may still be applied. */
+  /** Seconds after `stamp` the message may still be applied. */
   readonly ttl: number;
+}
+
+export interface CommandEnvelope extends StampedEnvelope {
   /** The action [actionDim], in the config's action order, SI units. */
   readonly u: readonly number[];
 }
@@ -21,7 +24,8 @@ export interface CommandEnvelope {
 export type CommandVerdict = 'apply' | 'duplicate_or_old' | 'stale' | 'malformed';
 
 /**
- * The robot side's check. The robot cannot read the daemon's clock, so it estimates the offset
+ * The robot side's check (and the daemon's, for goals from the robot's other software: the
+ * same rules with the roles swapped). The robot cannot read the daemon's clock, so it estimates the offset
  * between the two clocks as the smallest (receive time - stamp) seen so far: the fastest message
  * bounds the offset from above, and a queued (late) message then shows its true age.
  *
@@ -38,7 +42,7 @@ export class CommandGate {
   }
 
   /** `now` is the robot's monotonic time of receipt, seconds. */
-  check(cmd: CommandEnvelope, now: number): CommandVerdict {
+  check(cmd: StampedEnvelope, now: number): CommandVerdict {
     // A NaN stamp must not reach the offset: Math.min(x, NaN) is NaN, and every later age would be NaN, never stale.
     if (!Number.isInteger(cmd.seq) || !Number.isFinite(cmd.stamp) || !(cmd.ttl >= 0 && Number.isFinite(cmd.ttl)) || !Number.isFinite(now)) {
       return 'malformed';

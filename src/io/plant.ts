@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { GoalArrival, GoalReport } from './goal-message.js';
 
 /**
  * One timestamped reading of a sensor channel. `values` fill the state slots that the channel
@@ -55,4 +56,8 @@ export interface PlantPort {
    * Absent for a robot over a wire, which starts its own episode when it is armed.
    */
   reset?(initial: ArrayLike<number>, clockOrigin?: number): void;
+  /** Goals from the robot's software over this link (src/io/goal-message.ts); absent where the link carries none. */
+  readonly goals$?: Observable<GoalArrival>;
+  /** Answers a goal (accepted, or rejected and why); non-blocking like send. */
+  reportGoal?(report: GoalReport): void;
 }

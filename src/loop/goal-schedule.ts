@@ -33,10 +33,14 @@ export class GoalSchedule {
     this.goals = new Float64Array(this.count * live.names.length);
   }
 
-  /** Draws the episode's goals and sets the first; returns them, goal by goal, by name. */
+  /**
+   * Draws the episode's goals and sets the first; returns them, goal by goal, by name. Without
+   * scenario.goals the live params stay as they are: goals from the robot's software hold across
+   * episodes, as they do across arm cycles of a robot.
+   */
   start(rng: Rng): Array<Record<string, number>> {
-    this.live.reset();
     const spec = this.config.scenario.goals;
+    if (spec !== undefined) this.live.reset();
     const n = this.live.names.length;
     for (let g = 0; g < this.count; g++) {
       const drawn = spec === undefined ? undefined : sampleInitialState(spec.params, this.live.names, rng);

@@ -24,6 +24,7 @@ import { MonotonicScheduler, virtualScheduler } from './clock.js';
 import { controlLoop, plannerStage, type ControlStep } from './control-loop.js';
 import { offsetFreeStage } from './offset-free-stage.js';
 import { InputDisturbanceObserver } from '../estimation/input-disturbance-observer.js';
+import { GoalInbox, type TakenGoal } from './goal-inbox.js';
 import { GoalSchedule } from './goal-schedule.js';
 import { sampleInitialState } from './initial-state.js';
 import { LinkStats } from './link-stats.js';
@@ -111,6 +112,8 @@ export class SimSession {
   /** The plant's kind and where it is, for the start-up log line. */
   plantInfo: Record<string, unknown> = {};
   private linkEvents: Subscription | undefined;
+  /** Goals from the robot's software, where the plant's link carries them. */
+  private goalInbox: GoalInbox | undefined;
   private wireT0: number | undefined; // stamp (daemon clock) of the run's first reading (wire plants), s
   private readonly success: { test(s: ArrayLike<number>, a: ArrayLike<number>): boolean };
   private readonly initRng: Rng;
@@ -190,6 +193,7 @@ export class SimSession {
     const session = new SimSession(loaded, plant, inProcess, planner, cost, filter, model, log, realtime, rng.fork(), safety, learning, link);
     session.plantInfo = description;
     session.linkEvents = plant.events$?.subscribe((e) => session.onLinkEvent(e));
+    if (plant.goals$ !== undefined) session.goalInbox = new GoalInbox(plant, cost.live, (g) => session.onGoalTaken(g), logger);
     return session;
   }
 
@@ -200,6 +204,18 @@ export class SimSession {
     const now = performance.now() / 1000;
     const { kind, ...detail } = e;
     this.log?.appendEvent({ t: now - (this.wireT0 ?? now), kind, detail });
+  }
+
+  /** A goal from the wire was taken (between ticks): into the log; a replan drops the warm start. */
+  private onGoalTaken(g: TakenGoal): void {
+    const now = performance.now() / 1000;
+    this.log?.appendEvent({ t: now - (this.wireT0 ?? now), kind: 'goal', detail: { sender: g.sender, seq: g.seq, params: g.params, replan: g.replan } });
+    if (g.replan) this.planner.reset();
+  }
+
+  /** Goals from the wire: taken and rejected by reason; undefined where the link carries none. */
+  get goalCounts(): GoalInbox['counts'] | undefined {
+    return this.goalInbox?.counts;
   }
 
   get logPath(): string | undefined {
@@ -342,6 +358,7 @@ export class SimSession {
 
   async close(): Promise<void> {
     this.linkEvents?.unsubscribe();
+    this.goalInbox?.close();
     this.link?.close();
     this.safety.close();
     await this.learning?.close();

@@ -11,6 +11,10 @@ export interface MqttTopics {
   readonly estop: string;
   readonly daemonStatus: string;
   readonly robotStatus: string;
+  /** The robot's software -> daemon: goals (src/io/goal-message.ts). */
+  readonly goal: string;
+  /** daemon -> the robot's software: the answer to the last goal, retained. */
+  readonly goalStatus: string;
 }
 
 export interface MqttChannelLayout {
@@ -45,6 +49,8 @@ export function resolveMqttLayout(cfg: MqttPlantConfig, stateNames: readonly str
     estop: t.estop ?? `${p}/estop`,
     daemonStatus: t.daemon_status ?? `${p}/status/daemon`,
     robotStatus: t.robot_status ?? `${p}/status/robot`,
+    goal: t.goal ?? `${p}/goal`,
+    goalStatus: t.goal_status ?? `${p}/status/goal`,
   };
   const problems: string[] = [];
   const covered = new Set<string>();

@@ -7,6 +7,7 @@ import { MpcdError } from '../../core/errors.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { codecFor, type PayloadCodec } from '../codecs/codecs.js';
 import type { CommandEnvelope } from '../command-envelope.js';
+import { goalMessageSchema, type GoalArrival, type GoalReport } from '../goal-message.js';
 import type { ArmCommand, Observation, PlantEvent, PlantPort } from '../plant.js';
 import { LinkStamps } from '../link-stamps.js';
 import { DropCounter } from './drop-counter.js';
@@ -67,6 +68,7 @@ export class MqttPlant implements PlantPort {
   readonly channels: readonly { readonly name: string; readonly slots: readonly number[] }[];
   readonly observations$: Observable<Observation>;
   readonly events$: Observable<PlantEvent>;
+  readonly goals$: Observable<GoalArrival>;
   readonly layout: MqttLayout;
   readonly url: string;
   /** Changes on every start; in every presence message, so the robot can tell a restarted daemon. */
@@ -90,6 +92,7 @@ export class MqttPlant implements PlantPort {
 
   private readonly observationSubject = new Subject<Observation>();
   private readonly eventSubject = new Subject<PlantEvent>();
+  private readonly goalSubject = new Subject<GoalArrival>();
   private readonly codec: PayloadCodec;
   private readonly channelByTopic: Map<string, { layout: MqttChannelLayout; codec: PayloadCodec }>;
   private readonly clock: () => number;
@@ -120,6 +123,7 @@ export class MqttPlant implements PlantPort {
     this.channelByTopic = new Map(this.layout.channels.map((c) => [c.topic, { layout: c, codec: codecFor(c.codec) }]));
     this.observations$ = this.observationSubject.asObservable();
     this.events$ = this.eventSubject.asObservable();
+    this.goals$ = this.goalSubject.asObservable();
     this.stamps = new LinkStamps(cfg, opts.controlPeriod, this.log, (e) => this.eventSubject.next(e));
   }
 
@@ -214,6 +218,7 @@ export class MqttPlant implements PlantPort {
     await this.connection?.close((client) => client.publishAsync(this.layout.topics.daemonStatus, Buffer.from(this.codec.encode(offline)), { qos: 1, retain: true }).then(() => undefined));
     this.observationSubject.complete();
     this.eventSubject.complete();
+    this.goalSubject.complete();
   }
 
   /**
@@ -226,6 +231,7 @@ export class MqttPlant implements PlantPort {
     this.connection?.abort();
     this.observationSubject.complete();
     this.eventSubject.complete();
+    this.goalSubject.complete();
   }
 
   private publishNow(topic: string, message: object, qos: 0 | 1): boolean {
@@ -239,7 +245,7 @@ export class MqttPlant implements PlantPort {
 
   private onUp(client: MqttClient): void {
     const { topics } = this.layout;
-    const subscriptions: Record<string, { qos: 0 | 1 }> = { [topics.estop]: { qos: 1 }, [topics.robotStatus]: { qos: 1 } };
+    const subscriptions: Record<string, { qos: 0 | 1 }> = { [topics.estop]: { qos: 1 }, [topics.robotStatus]: { qos: 1 }, [topics.goal]: { qos: 1 } };
     for (const c of this.layout.channels) subscriptions[c.topic] = { qos: 0 };
     if (!this.messagesWired) {
       this.messagesWired = true;
@@ -266,6 +272,7 @@ export class MqttPlant implements PlantPort {
     const { topics } = this.layout;
     if (topic === topics.estop) return this.onEstop(topic, payload);
     if (topic === topics.robotStatus) return this.onRobotPresence(topic, payload);
+    if (topic === topics.goal) return this.onGoal(topic, payload);
     this.drop('unknown_topic', topic, 'no channel or control topic');
   }
 
@@ -276,6 +283,22 @@ export class MqttPlant implements PlantPort {
     if (stamp === null) return;
     this.counters.observations += 1;
     this.observationSubject.next({ channel: layout.name, stamp, values: reading.value.values });
+  }
+
+  /** Goals are judged by the session's GoalInbox; a malformed one is counted here too and still answered there. */
+  private onGoal(topic: string, payload: Uint8Array): void {
+    const receivedAt = this.clock();
+    const msg = decodeMessage(this.codec, goalMessageSchema, payload);
+    if (!msg.ok) this.drop(msg.reason, topic, msg.error);
+    this.goalSubject.next(msg.ok ? { ok: true, goal: msg.value, receivedAt } : { ok: false, reason: msg.reason, error: msg.error, receivedAt });
+  }
+
+  reportGoal(report: GoalReport): void {
+    const conn = this.connection;
+    if (conn === undefined || !conn.connected) return;
+    conn.client.publish(this.layout.topics.goalStatus, Buffer.from(this.codec.encode(report)), { qos: 1, retain: true }, (err) => {
+      if (err !== undefined && err !== null) this.log.debug({ err: err.message }, 'mqtt plant: goal status publish failed');
+    });
   }
 
   private onEstop(topic: string, payload: Uint8Array): void {

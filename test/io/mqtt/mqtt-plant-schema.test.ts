@@ -26,6 +26,8 @@ describe('mqttPlantSchema', () => {
       estop: 'mpcd/estop',
       daemonStatus: 'mpcd/status/daemon',
       robotStatus: 'mpcd/status/robot',
+      goal: 'mpcd/goal',
+      goalStatus: 'mpcd/status/goal',
     });
     assert.deepEqual(
       layout.channels.map((c) => [c.topic, c.codec, c.stamp, c.fields, c.slots]),
