@@ -48,6 +48,7 @@ export const mqttPlantSchema = z
         robot_status: topic.optional().describe('default <prefix>/status/robot'),
         goal: topic.optional().describe("default <prefix>/goal: goals from the robot's software"),
         goal_status: topic.optional().describe('default <prefix>/status/goal: the answer to the last goal, retained'),
+        control_status: topic.optional().describe('default <prefix>/status/control: what the daemon is doing, at status.rate'),
       })
       .strict()
       .default({}),

@@ -166,6 +166,13 @@ export const configSchema = z
     virtual_robot: virtualRobotSchema.optional().describe('the MuJoCo robot `mpcd sim-robot` runs behind an mqtt or serial plant'),
     scenario: scenarioSchema.default(scenarioSchema.parse({})),
     estimator: estimatorSchema.default({}),
+    status: z
+      .object({
+        rate: z.number().min(0).max(100).default(5).describe('Hz the daemon publishes what it is doing, where the plant carries it (MQTT <prefix>/status/control); 0 = off'),
+        plan_states: z.number().int().min(1).max(1000).default(10).describe('predicted states of the plan in each status'),
+      })
+      .strict()
+      .default({ rate: 5, plan_states: 10 }),
     safety: safetySchema.default(safetySchema.parse({})),
     learning: learningSchema.default(learningSchema.parse({})),
     log: z

@@ -1,4 +1,5 @@
 import type { Observable } from 'rxjs';
+import type { ControlStatus } from './control-status.js';
 import type { GoalArrival, GoalReport } from './goal-message.js';
 
 /**
@@ -60,4 +61,6 @@ export interface PlantPort {
   readonly goals$?: Observable<GoalArrival>;
   /** Answers a goal (accepted, or rejected and why); non-blocking like send. */
   reportGoal?(report: GoalReport): void;
+  /** Tells the robot's software what the daemon is doing (status.rate); non-blocking, dropped when the link is down. */
+  reportStatus?(status: ControlStatus): void;
 }

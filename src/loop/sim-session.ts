@@ -24,6 +24,7 @@ import { MonotonicScheduler, virtualScheduler } from './clock.js';
 import { controlLoop, plannerStage, type ControlStep } from './control-loop.js';
 import { offsetFreeStage } from './offset-free-stage.js';
 import { InputDisturbanceObserver } from '../estimation/input-disturbance-observer.js';
+import { ControlStatusReporter } from './control-status-reporter.js';
 import { GoalInbox, type TakenGoal } from './goal-inbox.js';
 import { GoalSchedule } from './goal-schedule.js';
 import { sampleInitialState } from './initial-state.js';
@@ -114,6 +115,8 @@ export class SimSession {
   private linkEvents: Subscription | undefined;
   /** Goals from the robot's software, where the plant's link carries them. */
   private goalInbox: GoalInbox | undefined;
+  /** What the daemon is doing, to the robot's software, where the plant carries it. */
+  private statusReporter: ControlStatusReporter | undefined;
   private wireT0: number | undefined; // stamp (daemon clock) of the run's first reading (wire plants), s
   private readonly success: { test(s: ArrayLike<number>, a: ArrayLike<number>): boolean };
   private readonly initRng: Rng;
@@ -194,6 +197,7 @@ export class SimSession {
     session.plantInfo = description;
     session.linkEvents = plant.events$?.subscribe((e) => session.onLinkEvent(e));
     if (plant.goals$ !== undefined) session.goalInbox = new GoalInbox(plant, cost.live, (g) => session.onGoalTaken(g), logger);
+    if (plant.reportStatus !== undefined && c.status.rate > 0) session.statusReporter = new ControlStatusReporter(c, model, planner, cost.live, safety, plant);
     return session;
   }
 
@@ -297,6 +301,7 @@ export class SimSession {
           if (!this.success.test(this.cost.withDerived(step.state, 1), lastAction)) goalHeld[g] = 0;
         }
         if (this.jointRange !== undefined) limitExcess = Math.max(limitExcess, rangeExcess(step.state, this.jointRange));
+        this.statusReporter?.onStep(step, episode, performance.now() / 1000);
         onStep?.(step);
         // After the step's success check: the next goal acts from the next tick on.
         const next = this.goals.afterStep(step.index);

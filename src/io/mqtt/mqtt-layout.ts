@@ -15,6 +15,8 @@ export interface MqttTopics {
   readonly goal: string;
   /** daemon -> the robot's software: the answer to the last goal, retained. */
   readonly goalStatus: string;
+  /** daemon -> the robot's software: what the daemon is doing (src/io/control-status.ts). */
+  readonly controlStatus: string;
 }
 
 export interface MqttChannelLayout {
@@ -51,6 +53,7 @@ export function resolveMqttLayout(cfg: MqttPlantConfig, stateNames: readonly str
     robotStatus: t.robot_status ?? `${p}/status/robot`,
     goal: t.goal ?? `${p}/goal`,
     goalStatus: t.goal_status ?? `${p}/status/goal`,
+    controlStatus: t.control_status ?? `${p}/status/control`,
   };
   const problems: string[] = [];
   const covered = new Set<string>();

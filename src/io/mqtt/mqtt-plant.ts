@@ -7,6 +7,7 @@ import { MpcdError } from '../../core/errors.js';
 import { createLogger } from '../../telemetry/logger.js';
 import { codecFor, type PayloadCodec } from '../codecs/codecs.js';
 import type { CommandEnvelope } from '../command-envelope.js';
+import type { ControlStatus } from '../control-status.js';
 import { goalMessageSchema, type GoalArrival, type GoalReport } from '../goal-message.js';
 import type { ArmCommand, Observation, PlantEvent, PlantPort } from '../plant.js';
 import { LinkStamps } from '../link-stamps.js';
@@ -53,6 +54,8 @@ export interface MqttPlantCounters {
   heartbeatsDroppedOffline: number;
   estopsReceived: number;
   linkDowns: number;
+  /** Control status messages published (status.rate). */
+  statusSent: number;
 }
 
 /**
@@ -87,6 +90,7 @@ export class MqttPlant implements PlantPort {
     heartbeatsDroppedOffline: 0,
     estopsReceived: 0,
     linkDowns: 0,
+    statusSent: 0,
   };
   readonly dropped: DropCounter;
 
@@ -299,6 +303,10 @@ export class MqttPlant implements PlantPort {
     conn.client.publish(this.layout.topics.goalStatus, Buffer.from(this.codec.encode(report)), { qos: 1, retain: true }, (err) => {
       if (err !== undefined && err !== null) this.log.debug({ err: err.message }, 'mqtt plant: goal status publish failed');
     });
+  }
+
+  reportStatus(status: ControlStatus): void {
+    if (this.publishNow(this.layout.topics.controlStatus, status, 0)) this.counters.statusSent += 1;
   }
 
   private onEstop(topic: string, payload: Uint8Array): void {

@@ -28,6 +28,7 @@ describe('mqttPlantSchema', () => {
       robotStatus: 'mpcd/status/robot',
       goal: 'mpcd/goal',
       goalStatus: 'mpcd/status/goal',
+      controlStatus: 'mpcd/status/control',
     });
     assert.deepEqual(
       layout.channels.map((c) => [c.topic, c.codec, c.stamp, c.fields, c.slots]),
