@@ -2,12 +2,14 @@ import { nativeVectorKernels, type NativeVectorKernels } from '../models/residua
 import type { CostTerm } from './cost-term.js';
 import type { BatchExpression, ExpressionScope } from './expression-compiler.js';
 import { ExpressionCost, type ExpressionCostSpec } from './expression-cost.js';
-import { compileExpressionProgram, EXPRESSION_OPCODES, type ExpressionProgram } from './expression-program.js';
+import { EXPRESSION_OPCODES, expressionProgram, type ExpressionProgram } from './expression-program.js';
 
 /**
  * An expression cost term evaluated by the native kernel: the expression's stack program runs
  * over blocks of samples in SIMD registers. Same costs as ExpressionCost (doubles throughout,
- * float32 sums into `costs`), to an ulp or two of a double; layouts as in CostTerm.
+ * float32 sums into `costs`), to an ulp or two of a double; layouts as in CostTerm. Live params
+ * are copied into the program's consts slots before each kernel call, so each call sees the
+ * values of the moment, as the JavaScript closures do.
  */
 export class NativeExpressionCost implements CostTerm {
   readonly name: string;
@@ -18,6 +20,9 @@ export class NativeExpressionCost implements CostTerm {
   private readonly nx: number;
   private readonly nu: number;
   private readonly total = new Float64Array(1); // [1] the kernel's total, without a heap number per call
+  private readonly consts: Float64Array; // [consts] the program's, live slots rewritten per call
+  private readonly liveSlots: Int32Array; // [live slots, 2] consts index, live index
+  private readonly liveValues: Float64Array; // [live params]
 
   constructor(
     private readonly kernels: NativeVectorKernels,
@@ -31,18 +36,28 @@ export class NativeExpressionCost implements CostTerm {
     this.expression = js.expression;
     this.nx = scope.stateNames.length;
     this.nu = scope.actionNames.length;
+    this.consts = program.consts.slice();
+    this.liveSlots = program.liveSlots;
+    this.liveValues = js.expression.form.live.values;
   }
 
   addRunning(states: Float32Array, actions: Float32Array, count: number, costs: Float32Array): number {
     if (this.weight === 0) return 0;
-    this.kernels.evalExpression(this.program.ops, this.program.consts, states, this.nx, actions, this.nu, count, this.weight, costs, 0, this.total);
+    this.readLive();
+    this.kernels.evalExpression(this.program.ops, this.consts, states, this.nx, actions, this.nu, count, this.weight, costs, 0, this.total);
     return this.total[0]!;
   }
 
   addTerminal(states: Float32Array, actions: Float32Array, count: number, costs: Float32Array): number {
     if (this.terminalWeight === 0) return 0;
-    this.kernels.evalExpression(this.program.ops, this.program.consts, states, this.nx, actions, this.nu, count, this.terminalWeight, costs, 0, this.total);
+    this.readLive();
+    this.kernels.evalExpression(this.program.ops, this.consts, states, this.nx, actions, this.nu, count, this.terminalWeight, costs, 0, this.total);
     return this.total[0]!;
+  }
+
+  private readLive(): void {
+    const { consts, liveSlots, liveValues } = this;
+    for (let i = 0; i < liveSlots.length; i += 2) consts[liveSlots[i]!] = liveValues[liveSlots[i + 1]!]!;
   }
 }
 
@@ -72,6 +87,7 @@ export function expressionCostTerm(
 ): ExpressionCost | NativeExpressionCost {
   const js = new ExpressionCost(spec, scope, fieldPath);
   if (kernels === undefined || !sameOpcodes(kernels)) return js;
-  const program = compileExpressionProgram(spec.expr, scope);
+  // The form the JavaScript compilation validated, emitted once more: no second parse.
+  const program = expressionProgram(js.expression.form);
   return program === undefined ? js : new NativeExpressionCost(kernels, program, js, scope);
 }

@@ -23,7 +23,8 @@ interface Buffers {
  * RolloutEngine.evaluate on a WebGPU device: the config's analytic model, integrator, residual
  * ensemble and task cost compiled into one kernel (rollout-kernel.ts), one invocation per sample.
  * Every GPU buffer is created once at full size; an evaluation is buffer writes, one dispatch,
- * one copy and one map of the costs.
+ * one copy and one map of the costs. The task's live params are read at each evaluation: the
+ * params buffer's slots that mirror them are rewritten when a value changed since the last one.
  */
 export class GpuRollout {
   readonly stateDim: number;
@@ -36,6 +37,7 @@ export class GpuRollout {
   private readonly runU32: Uint32Array; // [count, members, block, groups per member]
   private readonly runX0: Float32Array; // [4 * ceil(nx / 4)]
   private readonly packed: Float32Array | undefined; // [elite slots, memberFloats]
+  private readonly params: Float32Array; // [param slots] what the params buffer holds
 
   private constructor(
     private readonly device: GpuDevice,
@@ -53,16 +55,19 @@ export class GpuRollout {
     this.runX0 = new Float32Array(this.runData, 16);
     const r = kernel.residual;
     this.packed = r === undefined ? undefined : new Float32Array(r.slots * r.memberFloats);
+    this.params = kernel.params.slice();
   }
 
   /**
    * A rollout for `config` with room for `maxSamples` samples, or why it cannot run here: no
    * webgpu package, no adapter, buffers beyond the adapter's limits, or a cost term or model
    * feature the kernel cannot express. Throws on an invalid config, as the CPU path does.
+   * `liveParams` (Float64 [live params], LiveParamValues' buffer) is where the planner's thread
+   * writes the live params; without it they keep their defaults.
    */
-  static async create(config: Config, maxSamples: number): Promise<GpuRollout | Unsupported> {
+  static async create(config: Config, maxSamples: number, liveParams?: SharedArrayBuffer): Promise<GpuRollout | Unsupported> {
     if (!Number.isInteger(maxSamples) || maxSamples < 1) throw new RangeError('maxSamples must be an integer >= 1');
-    const kernel = buildRolloutKernel(config, maxSamples);
+    const kernel = buildRolloutKernel(config, maxSamples, liveParams);
     if ('unsupported' in kernel) return kernel;
     const bytes = {
       run: 16 + 16 * Math.ceil(kernel.stateDim / 4),
@@ -158,6 +163,7 @@ export class GpuRollout {
     this.runU32[3] = groupsPerMember;
     this.runX0.set(x0);
     device.queue.writeBuffer(buffers.run, 0, this.runData);
+    this.writeLive();
     // Only the first `count` rows of each step's block are read; send just those.
     const stepBlock = maxSamples * nu;
     if (count === maxSamples) device.queue.writeBuffer(buffers.actions, 0, actions);
@@ -179,6 +185,27 @@ export class GpuRollout {
       this.inFlight = false;
     }
     for (let k = 0; k < count; k++) if (!Number.isFinite(costs[k]!)) costs[k] = DIVERGED_COST;
+  }
+
+  /**
+   * Rewrites the params buffer's live slots whose value changed: one write of the range they
+   * span (the slots between hold the constants already there). The values are read here, on the
+   * JavaScript side, since Dawn cannot read shared memory; `params` is this thread's copy.
+   */
+  private writeLive(): void {
+    const { params } = this;
+    const { liveSlots, live } = this.kernel;
+    let first = params.length;
+    let last = -1;
+    for (let i = 0; i < liveSlots.length; i += 2) {
+      const slot = liveSlots[i]!;
+      const value = Math.fround(live.values[liveSlots[i + 1]!]!);
+      if (Object.is(params[slot], value)) continue;
+      params[slot] = value;
+      first = Math.min(first, slot);
+      last = Math.max(last, slot);
+    }
+    if (last >= first) this.device.queue.writeBuffer(this.buffers.params, 4 * first, params, first, last - first + 1);
   }
 
   dispose(): void {

@@ -1,7 +1,8 @@
 import type { Config } from '../config/schema.js';
 import { buildTaskCost, costStateNames } from '../costs/build-task-cost.js';
 import { resolvePoints } from '../costs/point-states.js';
-import { constantParams } from '../costs/task-params.js';
+import type { LiveParams } from '../costs/live-params.js';
+import { constantParams, LiveParamValues } from '../costs/task-params.js';
 import { residualSpecForConfig } from '../learning/residual-spec-for-config.js';
 import { buildAnalyticModel } from '../models/build-model.js';
 import { modelLabel } from '../models/continuous-model.js';
@@ -26,15 +27,19 @@ import { emitResidual, residualLayout, type ResidualLayout } from './wgsl-residu
  *   0 uniform  run      { count, members, block, groups_per_member, x0: array<vec4<f32>, ceil(nx / 4)> }
  *             dispatch max(members, 1) * groups_per_member workgroups
  *   1 storage  actions  [horizon, maxSamples, nu]   step-major, as the planners fill them
- *   2 storage  P        [slots]                     every real-valued constant (ParamBlock)
+ *   2 storage  P        [slots]                     every real-valued constant, and the live params (ParamBlock)
  *   3 storage  W        [slots, memberFloats / 4]   residual weights as vec4s; only with model.residual
  *   4 storage  costs    [maxSamples]
  * Shapes (nx, nu, horizon, maxSamples, substeps, network widths) are compiled in; values are not.
  */
 export interface RolloutKernel {
   readonly code: string;
-  /** The params buffer's contents. */
+  /** The params buffer's contents, live slots at the values `live` held when built. */
   readonly params: Float32Array;
+  /** The task's live params, which the kernel reads from its params buffer. */
+  readonly live: LiveParams;
+  /** [live slots, 2]: a params slot, and the `live.values` index it mirrors. */
+  readonly liveSlots: Int32Array;
   readonly stateDim: number;
   readonly actionDim: number;
   readonly horizon: number;
@@ -67,12 +72,18 @@ export function unsupportedFeature(config: Config): string | undefined {
   return undefined;
 }
 
-export function buildRolloutKernel(config: Config, maxSamples: number): RolloutKernel | Unsupported {
+/**
+ * The kernel for `config`, reading the task's live params from `liveParams` (Float64 [live
+ * params], LiveParamValues' buffer; the planner's thread writes it) or, without one, from a
+ * fresh set at their defaults.
+ */
+export function buildRolloutKernel(config: Config, maxSamples: number, liveParams?: SharedArrayBuffer): RolloutKernel | Unsupported {
   const why = unsupportedFeature(config);
   if (why !== undefined) return { unsupported: why };
   const model = buildAnalyticModel(config, 1);
+  const live = new LiveParamValues(config.task, liveParams);
   // The CPU cost first: a bad name or expression fails with its message, not as "unsupported".
-  buildTaskCost(config, model);
+  buildTaskCost(config, model, live);
   const nx = model.stateNames.length;
   const nu = model.actionNames.length;
   const horizon = config.planner.horizon;
@@ -87,7 +98,7 @@ export function buildRolloutKernel(config: Config, maxSamples: number): RolloutK
   const costNames = { stateNames: costStateNames(config, model.stateNames), actionNames: model.actionNames, angular: model.angular };
   let cost: string;
   try {
-    cost = emitTaskCost(config.task.cost, costNames, constantParams(config.task), block);
+    cost = emitTaskCost(config.task.cost, costNames, constantParams(config.task), live, block);
   } catch (err) {
     if (err instanceof WgslExpressionError) return { unsupported: err.message };
     throw err;
@@ -131,5 +142,5 @@ ${residual === undefined ? '' : '    if (run.members > 0u) { next = add_residual
   costs[k] = terminal_cost(${row('s')}, a, c);
 }
 `;
-  return { code, params: block.data(), stateDim: nx, actionDim: nu, horizon, maxSamples, workgroupSize: WORKGROUP_SIZE, residual };
+  return { code, params: block.data(), live, liveSlots: block.liveSlots(), stateDim: nx, actionDim: nu, horizon, maxSamples, workgroupSize: WORKGROUP_SIZE, residual };
 }

@@ -1,5 +1,6 @@
 import type { CostTermConfig } from '../config/schema.js';
-import type { ExpressionScope } from '../costs/expression-compiler.js';
+import type { ExpressionScope } from '../costs/expression-form.js';
+import type { LiveParams } from '../costs/live-params.js';
 import { resolveNamed } from '../costs/name-index.js';
 import type { ParamBlock } from './param-block.js';
 import { emitWgslExpression } from './wgsl-expression.js';
@@ -9,7 +10,8 @@ import { emitWgslExpression } from './wgsl-expression.js';
  *   fn running_cost(s, a, c: f32) -> f32    after each step: the new state and that step's action
  *   fn terminal_cost(s, a, c: f32) -> f32   the last state with the last action
  * Each term's arithmetic follows its class in src/costs; a weight of 0 drops the term, as the
- * CPU skips it (so a NaN it would give cannot leak in as NaN * 0).
+ * CPU skips it (so a NaN it would give cannot leak in as NaN * 0). Expressions read `live`'s
+ * params from slots of `block` that mirror them (ParamBlock.liveRef).
  */
 export interface CostNames {
   readonly stateNames: readonly string[];
@@ -24,11 +26,17 @@ interface TermWgsl {
   readonly terminal: number;
 }
 
-export function emitTaskCost(terms: readonly CostTermConfig[], names: CostNames, taskParams: Readonly<Record<string, number>>, block: ParamBlock): string {
+export function emitTaskCost(
+  terms: readonly CostTermConfig[],
+  names: CostNames,
+  taskParams: Readonly<Record<string, number>>,
+  live: LiveParams,
+  block: ParamBlock,
+): string {
   const nx = names.stateNames.length;
   const nu = names.actionNames.length;
   const signature = (i: number): string => `fn term_${i}(s: array<f32, ${nx}>, a: array<f32, ${nu}>) -> f32`;
-  const scope: ExpressionScope = { stateNames: names.stateNames, actionNames: names.actionNames, params: taskParams };
+  const scope: ExpressionScope = { stateNames: names.stateNames, actionNames: names.actionNames, params: taskParams, live };
   const emitted: TermWgsl[] = terms.map((term, i) => {
     const path = `task.cost[${i}]`;
     switch (term.kind) {

@@ -22,7 +22,8 @@ function report(slot: number, value: number, message: object): void {
 async function serve(): Promise<void> {
   let gpu: GpuRollout;
   try {
-    const made = await GpuRollout.create(init.config, init.maxSamples);
+    // The live params (goals) the planner's thread writes between jobs; the rollout reads them per job.
+    const made = await GpuRollout.create(init.config, init.maxSamples, init.liveParams);
     if (!(made instanceof GpuRollout)) return report(Slot.state, WorkerState.failed, { error: made.unsupported });
     gpu = made;
   } catch (err) {

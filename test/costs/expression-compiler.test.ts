@@ -5,6 +5,7 @@ import { MpcdError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { compileBatchExpression, compileCondition, type ExpressionScope } from '../../src/costs/expression-compiler.js';
 import { ExpressionCost } from '../../src/costs/expression-cost.js';
+import { LiveParamValues } from '../../src/costs/task-params.js';
 
 const scope: ExpressionScope = {
   stateNames: ['x', 'theta', 'x_dot', 'theta_dot'],
@@ -247,6 +248,61 @@ describe('compileBatchExpression', () => {
     }
     assert.equal(g.__mpcdPwned, false);
     delete g.__mpcdPwned;
+  });
+});
+
+describe('live params', () => {
+  // `target` and `gain` made live: the same expressions, the values read at each call.
+  const live = new LiveParamValues({ params: { target: { default: 0.3, live: true }, gain: { default: -2, live: true } } });
+  const liveScope: ExpressionScope = { ...scope, params: { m: 1.5 }, live };
+  const constantScope = (target: number, gain: number): ExpressionScope => ({ ...scope, params: { m: 1.5, target, gain } });
+  const USING_LIVE = [
+    ...EXPRESSIONS,
+    '(x - target)^2 + gain * u + x^gain + target * 2 + 3 * target - target / 4',
+    'x > target ? target : gain',
+    '(1 + target) * (gain - 1) + pow(target, 2) + (-target)^3',
+  ];
+
+  it('evaluate, accumulate and evaluateOne give what the same expression with constant params gives, and follow a change at the next call', () => {
+    const count = 40;
+    const { states, actions } = randomBatch(5, count);
+    for (const source of USING_LIVE) {
+      const expr = compileBatchExpression(source, liveScope, FIELD);
+      for (const [target, gain] of [[0.3, -2], [-0.7, 1.25], [2, 0]] as const) {
+        live.values[0] = target;
+        live.values[1] = gain;
+        const want = compileBatchExpression(source, constantScope(target, gain), FIELD);
+        const [a, b] = [new Float32Array(count), new Float32Array(count)];
+        expr.evaluate(states, actions, count, a);
+        want.evaluate(states, actions, count, b);
+        assert.deepEqual(a, b, `${source} with target=${target} gain=${gain}`);
+        const [ca, cb] = [new Float32Array(count).fill(1), new Float32Array(count).fill(1)];
+        assert.equal(expr.accumulate(states, actions, count, 0.5, ca), want.accumulate(states, actions, count, 0.5, cb));
+        assert.deepEqual(ca, cb);
+        const s = row(states, 3, NX);
+        const u = row(actions, 3, NU);
+        assert.ok(Object.is(expr.evaluateOne(s, u), want.evaluateOne(s, u)), source);
+      }
+    }
+    live.reset();
+  });
+
+  it('compileCondition reads them at each test', () => {
+    const cond = compileCondition('abs(x - target) < 0.1', liveScope, 'task.success');
+    live.values[0] = 0.3;
+    assert.equal(cond.test([0.35, 0, 0, 0], [0, 0]), true);
+    live.values[0] = -0.5;
+    assert.equal(cond.test([0.35, 0, 0, 0], [0, 0]), false);
+    assert.equal(cond.test([-0.45, 0, 0, 0], [0, 0]), true);
+    live.reset();
+  });
+
+  it('are read through a view on shared memory, as rollout workers share it', () => {
+    const shared = new LiveParamValues({ params: { target: { default: 0.3, live: true }, gain: { default: -2, live: true } } }, live.buffer);
+    const expr = compileBatchExpression('x - target', { ...scope, params: { m: 1.5 }, live: shared }, FIELD);
+    assert.equal(live.set('target', 1.5), undefined);
+    assert.equal(expr.evaluateOne([2, 0, 0, 0], [0, 0]), 0.5);
+    live.reset();
   });
 });
 

@@ -10,6 +10,7 @@ import { compileBatchExpression, type ExpressionScope } from '../../src/costs/ex
 import { ExpressionCost } from '../../src/costs/expression-cost.js';
 import { compileExpressionProgram, EXPRESSION_OPCODES, FUNCTIONS_WITHOUT_OPCODE, type ExpressionProgram } from '../../src/costs/expression-program.js';
 import { expressionCostTerm, NativeExpressionCost } from '../../src/costs/native-expression-cost.js';
+import { LiveParamValues } from '../../src/costs/task-params.js';
 import { buildAnalyticModel } from '../../src/models/build-model.js';
 import { kernelsOrSkip } from '../native-kernels-or-skip.js';
 
@@ -290,5 +291,65 @@ describe('NativeExpressionCost', () => {
     } finally {
       if (saved !== undefined) process.env.MPCD_NO_NATIVE = saved;
     }
+  });
+});
+
+describe('live params in native programs', () => {
+  // `target` and `gain` made live: the programs read them from consts slots rewritten per call.
+  const live = new LiveParamValues({ params: { target: { default: 0.3, live: true }, gain: { default: 2, live: true } } });
+  const liveScope: ExpressionScope = { ...scope, params: { m: 1.5 }, live };
+  const constantScope = (target: number, gain: number): ExpressionScope => ({ ...scope, params: { m: 1.5, target, gain } });
+  const opNames = (p: ExpressionProgram): string[] => [...p.ops].filter((_, i) => i % 2 === 0).map((c) => EXPRESSION_OPCODES[c]!);
+
+  it('get consts slots of their own: never folded, never shared with an equal constant, never a powi exponent', () => {
+    const p = compileExpressionProgram('x^gain + (1 + target) * x + 0.3 * u + target * 2 + target', liveScope)!;
+    assert.ok(p !== undefined);
+    const slots = [...p.liveSlots];
+    assert.equal(slots.length, 4, 'one slot per live param used, however often');
+    const slotOf = new Map([[slots[1]!, slots[0]!], [slots[3]!, slots[2]!]]);
+    assert.deepEqual([...slotOf.keys()].sort(), [0, 1]);
+    assert.equal(p.consts[slotOf.get(0)!], 0.3);
+    assert.equal(p.consts[slotOf.get(1)!], 2);
+    // 0.3 and 2 appear as constants too, in slots of their own.
+    assert.equal([...p.consts].filter((c) => c === 0.3).length, 2);
+    assert.equal([...p.consts].filter((c) => c === 2).length, 2);
+    const names = opNames(p);
+    assert.ok(names.includes('pow') && !names.includes('powi'), names.join(' '));
+    // With constants, the same expression folds and multiplies out.
+    const folded = opNames(compileExpressionProgram('x^gain + (1 + target) * x + 0.3 * u + target * 2 + target', constantScope(0.3, 2))!);
+    assert.ok(folded.includes('powi') && !folded.includes('pow'), folded.join(' '));
+    assert.equal(compileExpressionProgram('x + 1', liveScope)!.liveSlots.length, 0);
+  });
+
+  const USING_LIVE = [
+    ...EXPRESSIONS,
+    '(x - target)^2 + gain * u + x^gain + target * 2 + 3 * target - target / 4 + 4 / target + target - 1 + 1 - target',
+    'x > target ? target : gain',
+    '(1 + target) * (gain - 1) + pow(target, 2) + (-target)^3 + hypot(target, x) + min(gain, x)',
+  ];
+
+  it('NativeExpressionCost adds what ExpressionCost with the values as constants adds, and follows a change at the next call', (t) => {
+    const kernels = kernelsOrSkip(t);
+    if (kernels === undefined) return;
+    const count = 130;
+    const { states, actions } = randomBatch(11, count);
+    for (const source of USING_LIVE) {
+      const spec = { name: 'c', expr: source, weight: 1.5, terminal_weight: 0.5 };
+      const native = expressionCostTerm(spec, liveScope, 'task.cost[0].expr', kernels);
+      assert.ok(native instanceof NativeExpressionCost, source);
+      for (const [target, gain] of [[0.3, 2], [-0.7, 1.25], [1.5, -3]] as const) {
+        live.values[0] = target;
+        live.values[1] = gain;
+        const js = new ExpressionCost(spec, constantScope(target, gain), 'task.cost[0].expr');
+        for (const which of ['addRunning', 'addTerminal'] as const) {
+          const a = new Float32Array(count);
+          const b = new Float32Array(count);
+          native[which](states, actions, count, a);
+          js[which](states, actions, count, b);
+          for (let k = 0; k < count; k++) assert.ok(close(a[k]!, b[k]!), `${source}, ${which}, target=${target} gain=${gain}, at ${k}: native ${a[k]}, JavaScript ${b[k]}`);
+        }
+      }
+    }
+    live.reset();
   });
 });

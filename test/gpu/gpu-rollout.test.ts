@@ -5,6 +5,7 @@ import { parseConfigText } from '../../src/config/load-config.js';
 import type { Config } from '../../src/config/schema.js';
 import { Rng } from '../../src/core/rng.js';
 import { buildTaskCost } from '../../src/costs/build-task-cost.js';
+import { LiveParamValues } from '../../src/costs/task-params.js';
 import { GpuRollout } from '../../src/gpu/gpu-rollout.js';
 import { unsupportedFeature } from '../../src/gpu/rollout-kernel.js';
 import { residualSpecForConfig } from '../../src/learning/residual-spec-for-config.js';
@@ -129,7 +130,7 @@ function snapshotFor(config: Config, seed: number): EnsembleSnapshot {
 }
 
 /** The CPU path as build-planner.ts assembles it (these configs have no planning penalties). */
-function cpuCosts(config: Config, snapshot: EnsembleSnapshot | undefined, x0: Float32Array, actions: Float32Array, count: number): Float32Array {
+function cpuCosts(config: Config, snapshot: EnsembleSnapshot | undefined, x0: Float32Array, actions: Float32Array, count: number, live?: LiveParamValues): Float32Array {
   const model = buildModel(config, K);
   const predictor = snapshot === undefined ? undefined : new ResidualPredictor(snapshot, K);
   if (predictor !== undefined) {
@@ -137,7 +138,7 @@ function cpuCosts(config: Config, snapshot: EnsembleSnapshot | undefined, x0: Fl
     model.setResidual(predictor, 1);
   }
   try {
-    const engine = new RolloutEngine(model, buildTaskCost(config, model), K, H, config.control.period, actions);
+    const engine = new RolloutEngine(model, buildTaskCost(config, model, live), K, H, config.control.period, actions);
     const costs = new Float32Array(K);
     engine.evaluate(x0, count, costs);
     return costs.slice(0, count);
@@ -173,9 +174,9 @@ function assertAgree(t: TestContext, gpu: Float32Array, cpu: Float32Array, what:
 }
 
 /** A rollout for the config, or a skip (a failure with MPCD_REQUIRE_WEBGPU=1) where WebGPU is missing. */
-async function gpuRollout(t: TestContext, config: Config): Promise<GpuRollout | undefined> {
+async function gpuRollout(t: TestContext, config: Config, liveParams?: SharedArrayBuffer): Promise<GpuRollout | undefined> {
   assert.equal(unsupportedFeature(config), undefined, 'the test config is one the kernel supports');
-  const gpu = await GpuRollout.create(config, K);
+  const gpu = await GpuRollout.create(config, K, liveParams);
   if (!('unsupported' in gpu)) return gpu;
   if (REQUIRE_WEBGPU) assert.fail(`MPCD_REQUIRE_WEBGPU=1 but: ${gpu.unsupported}`);
   t.skip(gpu.unsupported);
@@ -189,8 +190,8 @@ before(async () => {
 describe('GpuRollout matches RolloutEngine', () => {
   const opened: GpuRollout[] = [];
   after(() => opened.forEach((g) => g.dispose()));
-  const open = async (t: TestContext, config: Config): Promise<GpuRollout | undefined> => {
-    const g = await gpuRollout(t, config);
+  const open = async (t: TestContext, config: Config, liveParams?: SharedArrayBuffer): Promise<GpuRollout | undefined> => {
+    const g = await gpuRollout(t, config, liveParams);
     if (g !== undefined) opened.push(g);
     return g;
   };
@@ -208,6 +209,34 @@ describe('GpuRollout matches RolloutEngine', () => {
     // A start near upright, where the dynamics amplify differences most.
     const upright = Float32Array.from([0, 0.3, 0, -0.5]);
     assertAgree(t, await gpuCosts(gpu, upright, actions, K), cpuCosts(config, undefined, upright, actions, K), 'near upright');
+  });
+
+  it('cart-pole with a live target: the GPU reads the values the planner writes, changed between evaluations', async (t) => {
+    const base = cartpoleConfig('');
+    const config: Config = {
+      ...base,
+      task: {
+        ...base.task,
+        params: { ...base.task.params, x_goal: { default: 0.1, bounds: [-1, 1], live: true } },
+        cost: [
+          { kind: 'expression', expr: '10*(1 - cos(theta)) + (x - x_goal)^2 + 0.1*x_dot^2 + 0.01*u^2 + w_abs*smoothabs(wrap(theta - x_goal), 0.1)', weight: 1, terminal_weight: 5 },
+          ...base.task.cost.slice(1),
+        ],
+      },
+    };
+    // One set of values, as the planner's thread and the GPU worker share them.
+    const live = new LiveParamValues(config.task);
+    const gpu = await open(t, config, live.buffer);
+    if (gpu === undefined) return;
+    const actions = randomActions(1, 17);
+    const first = await gpuCosts(gpu, CARTPOLE_START, actions, K);
+    assertAgree(t, first, cpuCosts(config, undefined, CARTPOLE_START, actions, K, live), 'x_goal = 0.1');
+    assert.equal(live.set('x_goal', -0.6), undefined);
+    const cpu = cpuCosts(config, undefined, CARTPOLE_START, actions, K, live);
+    assertAgree(t, await gpuCosts(gpu, CARTPOLE_START, actions, K), cpu, 'x_goal = -0.6');
+    assert.ok(maxRelativeError(first, cpu) > 10 * REL_TOL, 'the new target changes the costs far beyond the tolerance');
+    live.reset();
+    assert.deepEqual(await gpuCosts(gpu, CARTPOLE_START, actions, K), first, 'the default back: the first costs exactly');
   });
 
   it('cart-pole + residual ensemble 5 x (64, 64): each sample its elite member, over K=1024 and K=777', async (t) => {

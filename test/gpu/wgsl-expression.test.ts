@@ -3,6 +3,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 
 import { Rng } from '../../src/core/rng.js';
 import { compileBatchExpression, type ExpressionScope } from '../../src/costs/expression-compiler.js';
+import { LiveParamValues } from '../../src/costs/task-params.js';
 import { openGpuDevice, type GpuContext } from '../../src/gpu/open-gpu-device.js';
 import { ParamBlock } from '../../src/gpu/param-block.js';
 import { BufferUsage, MapMode, type GpuDevice } from '../../src/gpu/webgpu-api.js';
@@ -65,9 +66,16 @@ function cpuFunctionNames(): string[] {
   return assert.fail('an unknown function must be an error');
 }
 
-async function runExpressions(device: GpuDevice, sources: readonly string[], states: Float32Array, actions: Float32Array): Promise<Float32Array> {
+interface ExpressionKernel {
+  readonly block: ParamBlock;
+  /** OUT [expressions, N] for these inputs and params buffer contents. */
+  run(states: Float32Array, actions: Float32Array, params: Float32Array): Promise<Float32Array>;
+}
+
+/** One pipeline computing every expression per sample; each run writes its inputs afresh. */
+async function expressionKernel(device: GpuDevice, sources: readonly string[], exprScope: ExpressionScope = scope): Promise<ExpressionKernel> {
   const block = new ParamBlock();
-  const fns = sources.map((src, i) => `fn expr_${i}(s: array<f32, ${NX}>, a: array<f32, ${NU}>) -> f32 {\n  return ${emitWgslExpression(src, scope, block, `expr ${i}`)};\n}\n`);
+  const fns = sources.map((src, i) => `fn expr_${i}(s: array<f32, ${NX}>, a: array<f32, ${NU}>) -> f32 {\n  return ${emitWgslExpression(src, exprScope, block, `expr ${i}`)};\n}\n`);
   const code = `
 @group(0) @binding(0) var<storage, read> P: array<f32>;
 @group(0) @binding(1) var<storage, read> S: array<f32>; // [N, nx]
@@ -88,27 +96,35 @@ ${sources.map((_, i) => `  OUT[${i * N}u + k] = expr_${i}(s, a);`).join('\n')}
   const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
   assert.deepEqual(errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`), [], 'the WGSL compiles');
   const pipeline = await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  const input = (data: Float32Array) => {
-    const b = device.createBuffer({ size: data.byteLength, usage: BufferUsage.STORAGE | BufferUsage.COPY_DST });
-    device.queue.writeBuffer(b, 0, data);
-    return b;
+  const run = async (states: Float32Array, actions: Float32Array, params: Float32Array): Promise<Float32Array> => {
+    const input = (data: Float32Array) => {
+      const b = device.createBuffer({ size: data.byteLength, usage: BufferUsage.STORAGE | BufferUsage.COPY_DST });
+      device.queue.writeBuffer(b, 0, data);
+      return b;
+    };
+    const outBytes = 4 * sources.length * N;
+    const buffers = [input(params), input(states), input(actions), device.createBuffer({ size: outBytes, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC })];
+    const readback = device.createBuffer({ size: outBytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) }));
+    pass.dispatchWorkgroups(Math.ceil(N / 64));
+    pass.end();
+    encoder.copyBufferToBuffer(buffers[3]!, 0, readback, 0, outBytes);
+    device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(MapMode.READ);
+    const out = new Float32Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    for (const b of [...buffers, readback]) b.destroy();
+    return out;
   };
-  const outBytes = 4 * sources.length * N;
-  const buffers = [input(block.data()), input(states), input(actions), device.createBuffer({ size: outBytes, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC })];
-  const readback = device.createBuffer({ size: outBytes, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
-  const encoder = device.createCommandEncoder();
-  const pass = encoder.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) }));
-  pass.dispatchWorkgroups(Math.ceil(N / 64));
-  pass.end();
-  encoder.copyBufferToBuffer(buffers[3]!, 0, readback, 0, outBytes);
-  device.queue.submit([encoder.finish()]);
-  await readback.mapAsync(MapMode.READ);
-  const out = new Float32Array(readback.getMappedRange().slice(0));
-  readback.unmap();
-  for (const b of [...buffers, readback]) b.destroy();
-  return out;
+  return { block, run };
+}
+
+async function runExpressions(device: GpuDevice, sources: readonly string[], states: Float32Array, actions: Float32Array): Promise<Float32Array> {
+  const kernel = await expressionKernel(device, sources);
+  return kernel.run(states, actions, kernel.block.data());
 }
 
 function agree(gpu: number, cpu: number): boolean {
@@ -156,5 +172,39 @@ describe('config expressions in WGSL', () => {
       }
       t.diagnostic(`${source}: max difference ${worst.toExponential(1)}`);
     });
+  });
+
+  it('reads live params from slots that mirror them: the CPU values with the params as constants, before and after a change', async (t) => {
+    const device = deviceOrSkip(t);
+    if (device === undefined) return;
+    const live = new LiveParamValues({ params: { target: { default: 0.3, live: true }, gain: { default: -2, live: true } } });
+    const liveScope: ExpressionScope = { ...scope, params: { m: 1.5 }, live };
+    const sources = [
+      'clamp(x, -0.5, target) * gain + clamp(u, -1, 1)',
+      '(x - target)^2 + gain * u + target * 2 - target / 4 + 1 / (gain * gain + 1)',
+      'x > target ? target : gain',
+      'pow(abs(x), target + 1) + abs(x)^gain * 0.01 + square(u - target) - m * target',
+    ];
+    const kernel = await expressionKernel(device, sources, liveScope);
+    const slots = kernel.block.liveSlots();
+    assert.equal(slots.length, 4, 'one slot per live param, however often it is read');
+    const rng = new Rng(8);
+    const states = Float32Array.from({ length: N * NX }, () => 3 * (2 * rng.uniform() - 1));
+    const actions = Float32Array.from({ length: N * NU }, () => 3 * (2 * rng.uniform() - 1));
+    const params = kernel.block.data();
+    for (const [target, gain] of [[0.3, -2], [-0.8, 1.5]] as const) {
+      assert.equal(live.set('target', target), undefined);
+      assert.equal(live.set('gain', gain), undefined);
+      // What GpuRollout does before a dispatch: the mirroring slots take the current values.
+      for (let i = 0; i < slots.length; i += 2) params[slots[i]!] = live.values[slots[i + 1]!]!;
+      const out = await kernel.run(states, actions, params);
+      const cpu = new Float32Array(N);
+      sources.forEach((source, e) => {
+        compileBatchExpression(source, { ...scope, params: { m: 1.5, target, gain } }, 'test').evaluate(states, actions, N, cpu);
+        for (let k = 0; k < N; k++) {
+          assert.ok(agree(out[e * N + k]!, cpu[k]!), `"${source}" with target=${target} gain=${gain} at sample ${k}: GPU ${out[e * N + k]}, CPU ${cpu[k]}`);
+        }
+      });
+    }
   });
 });
