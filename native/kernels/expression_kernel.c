@@ -3,7 +3,7 @@
  * instruction processes BLOCK samples at once (vectors of doubles), so the interpretation cost
  * is paid once per block, not per sample. src/costs/expression-program.ts compiles the programs
  * from the same parse trees and with the same semantics as the JavaScript expression compiler
- * (src/costs/expression-compiler.ts); everything is computed in double as there.
+ * (src/costs/expression-form.ts); everything is computed in double as there.
  *
  *   evalExpression(ops, consts, states, nx, actions, nu, count, weight, costs, mode): number
  *   expressionOpcodes(): string   (the opcode names in order, for the compiler to check)

@@ -11,6 +11,7 @@ import type {
   SymbolNode,
 } from 'mathjs';
 import { MpcdError } from '../core/errors.js';
+import { suggest } from './suggest-name.js';
 import type { Opcode } from './expression-program.js';
 import type { LiveParams } from './live-params.js';
 
@@ -411,30 +412,4 @@ function bindScope(scope: ExpressionScope, fieldPath: string): Map<string, Expr>
     live.names.forEach((name, index) => add(name, { kind: 'live', index }, 'param'));
   }
   return bindings;
-}
-
-/** ` (did you mean "theta"?)` for near misses, by edit distance. */
-function suggest(name: string, candidates: readonly string[]): string {
-  let best = '';
-  let bestD = Math.max(1, Math.floor(name.length / 3)) + 1;
-  for (const c of candidates) {
-    const d = editDistance(name, c);
-    if (d < bestD) {
-      best = c;
-      bestD = d;
-    }
-  }
-  return best === '' ? '' : ` (did you mean "${best}"?)`;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
 }

@@ -36,7 +36,7 @@ interface ReferenceTerm {
   terminal(s: readonly number[], a: readonly number[]): number;
 }
 
-/** The extra functions config expressions may call, beyond mathjs's own (documented in expression-compiler.ts). */
+/** The extra functions config expressions may call, beyond mathjs's own (documented in src/costs/expression-form.ts). */
 const EXPRESSION_FUNCTIONS = {
   wrap: (x: number): number => wrapToPi(x),
   clamp: (x: number, lo: number, hi: number): number => Math.min(Math.max(x, lo), hi),
