@@ -1,4 +1,4 @@
-import type { KinematicTree, TreePoint } from '../models/rigid-body/kinematic-tree.js';
+import { hasQuaternions, type KinematicTree, type TreePoint } from '../models/rigid-body/kinematic-tree.js';
 import type { ParamBlock } from './param-block.js';
 import { add, cross, emitTreeKinematics, orZero, treeCentroid, WgslConstants } from './wgsl-tree-kinematics.js';
 
@@ -9,8 +9,10 @@ import { add, cross, emitTreeKinematics, orZero, treeCentroid, WgslConstants } f
  * by the forward kinematics of the tree (world position R r + x of the point's node, velocity
  * v_lin + w x position). A point on the world body is fixed. The kinematics run about the
  * tree's centroid, as the dynamics' (wgsl-tree-kinematics.ts); positions get it added back last.
+ * Undefined for a tree with ball or free joints.
  */
-export function emitPointStates(tree: KinematicTree, points: readonly TreePoint[], block: ParamBlock): string {
+export function emitPointStates(tree: KinematicTree, points: readonly TreePoint[], block: ParamBlock): string | undefined {
+  if (hasQuaternions(tree)) return undefined; // ball and free joints: the TypeScript PointKinematics' alone
   const k = new WgslConstants(block);
   const nx = 2 * tree.nq;
   const width = nx + 6 * points.length;

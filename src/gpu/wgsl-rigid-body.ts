@@ -1,4 +1,4 @@
-import { JOINT_NONE, type KinematicTree } from '../models/rigid-body/kinematic-tree.js';
+import { hasQuaternions, hasSiteActuators, JOINT_NONE, type KinematicTree } from '../models/rigid-body/kinematic-tree.js';
 import type { ParamBlock } from './param-block.js';
 import { add, cross, dot, emitTreeKinematics, mul, mulT, scale, sum, treeCentroid, WgslConstants, type V3 } from './wgsl-tree-kinematics.js';
 
@@ -11,6 +11,9 @@ import { add, cross, dot, emitTreeKinematics, mul, mulT, scale, sum, treeCentroi
  * springs; dry friction smoothed as -frictionloss * tanh(q_dot / frictionloss_velocity)).
  * Float32 throughout: against MuJoCo's double, the worst relative error over the test MJCFs is
  * about 2e-5 (test/gpu/wgsl-rigid-body.test.ts), as the native float32 kernel's.
+ *
+ * Undefined (the GPU path then reports the model has no WGSL dynamics) for a tree with ball or free
+ * joints or site actuators: those are the TypeScript model's alone.
  *
  * Design: unrolled per node at emit time. Every node's pass-1, pass-2 and pass-3 statements are
  * written out with the tree's constants read through the params buffer (refs, one slot per
@@ -32,7 +35,9 @@ import { add, cross, dot, emitTreeKinematics, mul, mulT, scale, sum, treeCentroi
  * symmetric 6x6 [[IAa, IAb], [IAb^T, IAc]] kept as three mat3x3 blocks; spatial vectors are
  * pairs of vec3 [angular (w); linear (v)].
  */
-export function emitRigidBodyDynamics(tree: KinematicTree, frictionVelocity: number, block: ParamBlock): string {
+export function emitRigidBodyDynamics(tree: KinematicTree, frictionVelocity: number, block: ParamBlock): string | undefined {
+  // Hinges and slides on joint actuators only: ball and free joints (quaternions) and site actuators are not written in WGSL.
+  if (hasQuaternions(tree) || hasSiteActuators(tree)) return undefined;
   const k = new WgslConstants(block);
   const n = tree.nodeCount;
   const nq = tree.nq;

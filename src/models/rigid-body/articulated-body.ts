@@ -1,5 +1,9 @@
 import type { DerivativesFn } from '../analytic/robot-descriptor.js';
-import { JOINT_NONE, type KinematicTree } from './kinematic-tree.js';
+import { JOINT_BALL, JOINT_DOFS, JOINT_FREE, JOINT_NONE, type KinematicTree } from './kinematic-tree.js';
+import { quatRate } from './quaternion.js';
+import { SiteActuators } from './site-actuators.js';
+import { invertSpd } from './small-inverse.js';
+import { crossForce, crossMotion, matVec6, mul33T, spatialInertia } from './spatial.js';
 import { mul33, TreeKinematics } from './tree-kinematics.js';
 
 export interface RigidBodyOptions {
@@ -16,27 +20,34 @@ export const DEFAULT_FRICTION_VELOCITY = 0.01;
 /**
  * Forward dynamics of a kinematic tree by Featherstone's articulated-body algorithm, written in
  * one fixed frame (the world's axes and origin), so no spatial transform is ever applied: every
- * spatial vector and inertia of every node is summed as it is. Per node i with parent p:
+ * spatial vector and inertia of every node is summed as it is. Per node i with parent p and its
+ * joint's motion subspace S (6 x nd: 1 column for a hinge or slide, 3 for a ball, 6 for a free
+ * joint, one per dof as MuJoCo's qvel):
  *
- *   pass 1 (root to leaves): pose, joint motion S_i, v_i = v_p + S_i qd_i, c_i = v_i x S_i qd_i,
- *            I^A_i = I_i, p^A_i = v_i x* I_i v_i
- *   pass 2 (leaves to root): U = I^A S, D = S.U + armature, u = tau - S.p^A,
- *            I^A_p += I^A - U U^T / D,  p^A_p += p^A + (I^A - U U^T / D) c + U u / D
- *   pass 3 (root to leaves): a_0 = -gravity, a' = a_p + c, qdd = (u - U.a') / D, a = a' + S qdd
+ *   pass 1 (root to leaves): pose, S_i, v_i = v_p + S_i qd_i, c_i = v_i x (S_i qd_i)' (the part
+ *            of S qd whose axes turn with the node: all of it but a free joint's world-fixed
+ *            translations), I^A_i = I_i, p^A_i = v_i x* I_i v_i - f_ext_i (site actuators)
+ *   pass 2 (leaves to root): U = I^A S, D = S^T U + armature (nd x nd), u = tau - S^T p^A,
+ *            I^A_p += I^A - U D^-1 U^T,  p^A_p += p^A + (I^A - U D^-1 U^T) c + U D^-1 u
+ *   pass 3 (root to leaves): a_0 = -gravity, a' = a_p + c, qdd = D^-1 (u - U^T a'), a = a' + S qdd
  *
  * Spatial vectors are [angular; linear] about the world origin (motion) and [moment; force]
- * (force). Joint-space forces tau: actuators (gain and bias affine in the joint's length and
+ * (force). Joint-space forces tau: joint actuators (gain and bias affine in the joint's length and
  * velocity, ctrl and force clamps, as MuJoCo computes them), damping, springs and smoothed dry
- * friction. Float64 inside; states [count, 2nq], actions [count, nu], deriv [count, 2nq].
+ * friction; site actuators act as external wrenches on their nodes (site-actuators.ts).
+ * Float64 inside; states [count, nq + nv] = [qpos, qvel], actions [count, nu], deriv
+ * [count, nq + nv] = [d/dt qpos, qacc] with d/dt of a quaternion 1/2 q (x) (0, w).
  * Allocates its scratch once, here.
  */
 export function articulatedBodyDerivatives(tree: KinematicTree, options: RigidBodyOptions): DerivativesFn {
   const n = tree.nodeCount;
   const nq = tree.nq;
+  const nv = tree.nv;
   const nu = tree.nu;
-  const nx = 2 * nq;
+  const nx = nq + nv;
   const kin = new TreeKinematics(tree);
-  const { parent, type, dofOf, R, P, S, V } = kin;
+  const { parent, type, dofOf, qposOf, R, P, S, V, VJ } = kin;
+  const ndof = Int32Array.from(tree.jointType, (t) => JOINT_DOFS[t]!); // [n]
   const mass = Float64Array.from(tree.mass); // [n]
   const com = Float64Array.from(tree.com); // [n, 3]
   const inertia = new Float64Array(9 * n); // [n, 3, 3] about the centre of mass, node frame
@@ -44,18 +55,23 @@ export function articulatedBodyDerivatives(tree: KinematicTree, options: RigidBo
     const [xx, yy, zz, xy, xz, yz] = tree.inertia.slice(6 * i, 6 * i + 6) as [number, number, number, number, number, number];
     inertia.set([xx, xy, xz, xy, yy, yz, xz, yz, zz], 9 * i);
   }
+  // [nv] the qpos index of a hinge's or slide's dof (springs need its position), -1 on ball and free dofs.
+  const dofQpos = new Int32Array(nv).fill(-1);
+  for (let i = 0; i < n; i++) if (ndof[i] === 1) dofQpos[dofOf[i]!] = qposOf[i]!;
   const damping = Float64Array.from(tree.damping);
   const armature = Float64Array.from(tree.armature);
   const stiffness = Float64Array.from(tree.stiffness);
   const springRef = Float64Array.from(tree.springRef);
   const friction = Float64Array.from(tree.frictionloss);
-  const actfrc = Float64Array.from(tree.actuatorForceRange); // [nq, 2]
+  const actfrc = Float64Array.from(tree.actuatorForceRange); // [nv, 2]
   const actDof = Int32Array.from(tree.actuatorDof);
+  const actQpos = Int32Array.from(tree.actuatorDof, (d) => (d < 0 ? -1 : dofQpos[d]!));
   const gear = Float64Array.from(tree.gear);
   const gain = Float64Array.from(tree.gain); // [nu, 3]
   const bias = Float64Array.from(tree.bias); // [nu, 3]
   const ctrlRange = Float64Array.from(tree.ctrlRange); // [nu, 2]
   const forceRange = Float64Array.from(tree.forceRange); // [nu, 2]
+  const sites = new SiteActuators(tree);
   const invFrictionVelocity = 1 / options.frictionVelocity;
   const [gx, gy, gz] = tree.gravity;
 
@@ -63,36 +79,46 @@ export function articulatedBodyDerivatives(tree: KinematicTree, options: RigidBo
   const C = new Float64Array(6 * n); // [n, 6] velocity-product acceleration
   const IA = new Float64Array(36 * n); // [n, 6, 6] articulated inertia, row-major
   const PA = new Float64Array(6 * n); // [n, 6] articulated bias force
-  const U = new Float64Array(6 * n); // [n, 6]
-  const Dinv = new Float64Array(n);
-  const uj = new Float64Array(n);
+  const U = new Float64Array(6 * nv); // [nv, 6] I^A S, one column per dof
+  const Dinv = new Float64Array(n); // [n] 1 / D of a one-dof node
+  const DinvM = new Float64Array(36 * n); // [n, nd, nd] D^-1 of a ball (3x3) or free (6x6) node
+  const uj = new Float64Array(nv); // [nv]
   const A = new Float64Array(6 * n); // [n, 6] spatial acceleration
-  const tau = new Float64Array(nq);
+  const tau = new Float64Array(nv);
   const Ic = new Float64Array(9);
   const tmp = new Float64Array(9);
   const Iv = new Float64Array(6);
+  const Dm = new Float64Array(36); // one multi-dof node's D
+  const work = new Float64Array(36);
+  const W = new Float64Array(36); // [6, nd] U D^-1 of one multi-dof node
+  const ud = new Float64Array(6); // D^-1 u, or u - U^T a'
+
+  const actuatorForce = (a: number, length: number, velocity: number, action: number): number => {
+    const ctrl = Math.min(Math.max(action, ctrlRange[2 * a]!), ctrlRange[2 * a + 1]!);
+    const force = (gain[3 * a]! + gain[3 * a + 1]! * length + gain[3 * a + 2]! * velocity) * ctrl + bias[3 * a]! + bias[3 * a + 1]! * length + bias[3 * a + 2]! * velocity;
+    return Math.min(Math.max(force, forceRange[2 * a]!), forceRange[2 * a + 1]!);
+  };
 
   return (states, actions, deriv, count) => {
     for (let k = 0; k < count; k++) {
       const so = k * nx;
+      const vo = so + nq;
       const ao = k * nu;
 
-      // Joint-space forces: actuators first (their per-joint clamp applies to them alone), then passive.
+      // Joint-space forces: joint actuators first (their per-joint clamp applies to them alone), then passive.
       tau.fill(0);
       for (let a = 0; a < nu; a++) {
         const d = actDof[a]!;
+        if (d < 0) continue;
         const g = gear[a]!;
-        const length = g * states[so + d]!;
-        const velocity = g * states[so + nq + d]!;
-        const ctrl = Math.min(Math.max(actions[ao + a]!, ctrlRange[2 * a]!), ctrlRange[2 * a + 1]!);
-        const force = (gain[3 * a]! + gain[3 * a + 1]! * length + gain[3 * a + 2]! * velocity) * ctrl + bias[3 * a]! + bias[3 * a + 1]! * length + bias[3 * a + 2]! * velocity;
-        tau[d]! += g * Math.min(Math.max(force, forceRange[2 * a]!), forceRange[2 * a + 1]!);
+        tau[d]! += g * actuatorForce(a, g * states[so + actQpos[a]!]!, g * states[vo + d]!, actions[ao + a]!);
       }
-      for (let d = 0; d < nq; d++) {
-        const q = states[so + d]!;
-        const qd = states[so + nq + d]!;
+      for (let d = 0; d < nv; d++) {
+        const qa = dofQpos[d]!;
+        const spring = qa < 0 ? 0 : stiffness[d]! * (states[so + qa]! - springRef[qa]!);
+        const qd = states[vo + d]!;
         const act = Math.min(Math.max(tau[d]!, actfrc[2 * d]!), actfrc[2 * d + 1]!);
-        tau[d] = act - damping[d]! * qd - stiffness[d]! * (q - springRef[d]!) - friction[d]! * Math.tanh(qd * invFrictionVelocity);
+        tau[d] = act - damping[d]! * qd - spring - friction[d]! * Math.tanh(qd * invFrictionVelocity);
       }
 
       // Pass 1: poses, velocities (TreeKinematics), then body inertias and bias forces.
@@ -101,12 +127,10 @@ export function articulatedBodyDerivatives(tree: KinematicTree, options: RigidBo
         const r9 = 9 * i;
         const p3 = 3 * i;
         const s6 = 6 * i;
-        // c = v x (S qd).
-        const qd = kin.qd[i]!;
         if (type[i] === JOINT_NONE) {
           for (let e = 0; e < 6; e++) C[s6 + e] = 0;
         } else {
-          crossMotion(V, s6, S[s6]! * qd, S[s6 + 1]! * qd, S[s6 + 2]! * qd, S[s6 + 3]! * qd, S[s6 + 4]! * qd, S[s6 + 5]! * qd, C, s6);
+          crossMotion(V, s6, VJ[s6]!, VJ[s6 + 1]!, VJ[s6 + 2]!, VJ[s6 + 3]!, VJ[s6 + 4]!, VJ[s6 + 5]!, C, s6);
         }
         // Spatial inertia about the world origin, from mass m, centre c (world) and Ic = R Ib R^T.
         const m = mass[i]!;
@@ -120,34 +144,85 @@ export function articulatedBodyDerivatives(tree: KinematicTree, options: RigidBo
         matVec6(IA, 36 * i, V, s6, Iv, 0);
         crossForce(V, s6, Iv, PA, s6);
       }
+      // Site actuators: p^A -= f_ext on their nodes.
+      if (sites.count > 0) {
+        sites.update(kin);
+        for (let s = 0; s < sites.count; s++) {
+          const i = sites.node[s]!;
+          if (i < 0) continue;
+          const f = actuatorForce(sites.actuator[s]!, 0, sites.velocity[s]!, actions[ao + sites.actuator[s]!]!);
+          for (let e = 0; e < 6; e++) PA[6 * i + e]! -= f * sites.unit[6 * s + e]!;
+        }
+      }
 
       // Pass 2: articulated inertias and bias forces, leaves to root.
       for (let i = n - 1; i >= 0; i--) {
         const s6 = 6 * i;
         const I36 = 36 * i;
         const p = parent[i]!;
-        if (type[i] !== JOINT_NONE) {
+        const nd = ndof[i]!;
+        if (nd === 1) {
           const d = dofOf[i]!;
-          matVec6(IA, I36, S, s6, U, s6);
+          const d6 = 6 * d;
+          matVec6(IA, I36, S, d6, U, d6);
           let D = armature[d]!;
           let sp = 0;
           for (let e = 0; e < 6; e++) {
-            D += S[s6 + e]! * U[s6 + e]!;
-            sp += S[s6 + e]! * PA[s6 + e]!;
+            D += S[d6 + e]! * U[d6 + e]!;
+            sp += S[d6 + e]! * PA[s6 + e]!;
           }
           const inv = 1 / D;
           Dinv[i] = inv;
-          uj[i] = tau[d]! - sp;
+          uj[d] = tau[d]! - sp;
           if (p < 0) continue;
           // I^a = I^A - U U^T / D (kept in place: node i's IA is not needed again).
           for (let r = 0; r < 6; r++) {
-            const ur = U[s6 + r]! * inv;
-            for (let col = 0; col < 6; col++) IA[I36 + 6 * r + col]! -= ur * U[s6 + col]!;
+            const ur = U[d6 + r]! * inv;
+            for (let col = 0; col < 6; col++) IA[I36 + 6 * r + col]! -= ur * U[d6 + col]!;
           }
           // p^a = p^A + I^a c + U u / D.
-          const uu = uj[i]! * inv;
+          const uu = uj[d]! * inv;
           matVec6(IA, I36, C, s6, Iv, 0);
-          for (let e = 0; e < 6; e++) PA[6 * p + e]! += PA[s6 + e]! + Iv[e]! + U[s6 + e]! * uu;
+          for (let e = 0; e < 6; e++) PA[6 * p + e]! += PA[s6 + e]! + Iv[e]! + U[d6 + e]! * uu;
+        } else if (nd > 1) {
+          const d0 = dofOf[i]!;
+          for (let a = 0; a < nd; a++) matVec6(IA, I36, S, 6 * (d0 + a), U, 6 * (d0 + a));
+          // D = S^T U + armature, u = tau - S^T p^A.
+          for (let a = 0; a < nd; a++) {
+            const sa = 6 * (d0 + a);
+            let sp = 0;
+            for (let e = 0; e < 6; e++) sp += S[sa + e]! * PA[s6 + e]!;
+            uj[d0 + a] = tau[d0 + a]! - sp;
+            for (let b = 0; b < nd; b++) {
+              const ub = 6 * (d0 + b);
+              let v = a === b ? armature[d0 + a]! : 0;
+              for (let e = 0; e < 6; e++) v += S[sa + e]! * U[ub + e]!;
+              Dm[nd * a + b] = v;
+            }
+          }
+          invertSpd(Dm, 0, nd, DinvM, I36, work);
+          if (p < 0) continue;
+          // W = U D^-1 (6 x nd), then I^a = I^A - W U^T and p^a = p^A + I^a c + W u.
+          for (let r = 0; r < 6; r++) {
+            for (let b = 0; b < nd; b++) {
+              let v = 0;
+              for (let a = 0; a < nd; a++) v += U[6 * (d0 + a) + r]! * DinvM[I36 + nd * a + b]!;
+              W[nd * r + b] = v;
+            }
+          }
+          for (let r = 0; r < 6; r++) {
+            for (let col = 0; col < 6; col++) {
+              let v = 0;
+              for (let b = 0; b < nd; b++) v += W[nd * r + b]! * U[6 * (d0 + b) + col]!;
+              IA[I36 + 6 * r + col]! -= v;
+            }
+          }
+          matVec6(IA, I36, C, s6, Iv, 0);
+          for (let e = 0; e < 6; e++) {
+            let wu = 0;
+            for (let b = 0; b < nd; b++) wu += W[nd * e + b]! * uj[d0 + b]!;
+            PA[6 * p + e]! += PA[s6 + e]! + Iv[e]! + wu;
+          }
         } else {
           if (p < 0) continue;
           for (let e = 0; e < 6; e++) PA[6 * p + e]! += PA[s6 + e]!; // c = 0 for a welded node
@@ -161,86 +236,55 @@ export function articulatedBodyDerivatives(tree: KinematicTree, options: RigidBo
         const s6 = 6 * i;
         const p = parent[i]!;
         for (let e = 0; e < 6; e++) A[s6 + e] = (p < 0 ? (e === 3 ? -gx : e === 4 ? -gy : e === 5 ? -gz : 0) : A[6 * p + e]!) + C[s6 + e]!;
-        if (type[i] === JOINT_NONE) continue;
-        let ua = 0;
-        for (let e = 0; e < 6; e++) ua += U[s6 + e]! * A[s6 + e]!;
-        const qdd = (uj[i]! - ua) * Dinv[i]!;
-        for (let e = 0; e < 6; e++) A[s6 + e]! += S[s6 + e]! * qdd;
-        const d = dofOf[i]!;
-        deriv[so + nq + d] = qdd;
+        const nd = ndof[i]!;
+        if (nd === 0) continue;
+        const d0 = dofOf[i]!;
+        if (nd === 1) {
+          const d6 = 6 * d0;
+          let ua = 0;
+          for (let e = 0; e < 6; e++) ua += U[d6 + e]! * A[s6 + e]!;
+          const qdd = (uj[d0]! - ua) * Dinv[i]!;
+          for (let e = 0; e < 6; e++) A[s6 + e]! += S[d6 + e]! * qdd;
+          deriv[vo + d0] = qdd;
+          continue;
+        }
+        for (let a = 0; a < nd; a++) {
+          let ua = 0;
+          for (let e = 0; e < 6; e++) ua += U[6 * (d0 + a) + e]! * A[s6 + e]!;
+          ud[a] = uj[d0 + a]! - ua;
+        }
+        for (let a = 0; a < nd; a++) {
+          let qdd = 0;
+          for (let b = 0; b < nd; b++) qdd += DinvM[36 * i + nd * a + b]! * ud[b]!;
+          deriv[vo + d0 + a] = qdd;
+        }
+        for (let a = 0; a < nd; a++) {
+          const qdd = deriv[vo + d0 + a]!;
+          for (let e = 0; e < 6; e++) A[s6 + e]! += S[6 * (d0 + a) + e]! * qdd;
+        }
       }
-      for (let d = 0; d < nq; d++) deriv[so + d] = states[so + nq + d]!;
+      writePositionRates(type, qposOf, dofOf, states, so, nq, deriv);
     }
   };
 }
 
-/** out = a * b^T (3x3 row-major). */
-function mul33T(a: Float64Array, ao: number, b: Float64Array, bo: number, out: Float64Array, oo: number): void {
-  for (let r = 0; r < 3; r++) {
-    for (let c = 0; c < 3; c++) out[oo + 3 * r + c] = a[ao + 3 * r]! * b[bo + 3 * c]! + a[ao + 3 * r + 1]! * b[bo + 3 * c + 1]! + a[ao + 3 * r + 2]! * b[bo + 3 * c + 2]!;
+/**
+ * d/dt qpos into deriv[so..so+nq]: a hinge's or slide's velocity; a ball's 1/2 q (x) (0, w); a free
+ * joint's linear velocity, then its quaternion's rate.
+ */
+function writePositionRates(type: Int32Array, qposOf: Int32Array, dofOf: Int32Array, states: Float32Array, so: number, nq: number, deriv: Float32Array): void {
+  const vo = so + nq;
+  for (let i = 0; i < type.length; i++) {
+    const jt = type[i]!;
+    if (jt === JOINT_NONE) continue;
+    const qa = so + qposOf[i]!;
+    const da = vo + dofOf[i]!;
+    if (jt === JOINT_BALL) quatRate(states, qa, states[da]!, states[da + 1]!, states[da + 2]!, deriv, qa);
+    else if (jt === JOINT_FREE) {
+      deriv[qa] = states[da]!;
+      deriv[qa + 1] = states[da + 1]!;
+      deriv[qa + 2] = states[da + 2]!;
+      quatRate(states, qa + 3, states[da + 3]!, states[da + 4]!, states[da + 5]!, deriv, qa + 3);
+    } else deriv[qa] = states[da]!;
   }
-}
-
-/** The 6x6 spatial inertia about the origin of mass m at centre c with rotational inertia Ic about c. */
-function spatialInertia(m: number, cx: number, cy: number, cz: number, Ic: Float64Array, out: Float64Array, o: number): void {
-  // [[Ic + m (cx)(cx)^T, m cx], [m cx^T, m 1]], with (cx)(cx)^T = |c|^2 1 - c c^T.
-  const c2 = cx * cx + cy * cy + cz * cz;
-  out[o] = Ic[0]! + m * (c2 - cx * cx); out[o + 1] = Ic[1]! - m * cx * cy; out[o + 2] = Ic[2]! - m * cx * cz;
-  out[o + 6] = Ic[3]! - m * cx * cy; out[o + 7] = Ic[4]! + m * (c2 - cy * cy); out[o + 8] = Ic[5]! - m * cy * cz;
-  out[o + 12] = Ic[6]! - m * cx * cz; out[o + 13] = Ic[7]! - m * cy * cz; out[o + 14] = Ic[8]! + m * (c2 - cz * cz);
-  // Upper right m [c]x, lower left its transpose.
-  out[o + 3] = 0; out[o + 4] = -m * cz; out[o + 5] = m * cy;
-  out[o + 9] = m * cz; out[o + 10] = 0; out[o + 11] = -m * cx;
-  out[o + 15] = -m * cy; out[o + 16] = m * cx; out[o + 17] = 0;
-  out[o + 18] = 0; out[o + 19] = m * cz; out[o + 20] = -m * cy;
-  out[o + 24] = -m * cz; out[o + 25] = 0; out[o + 26] = m * cx;
-  out[o + 30] = m * cy; out[o + 31] = -m * cx; out[o + 32] = 0;
-  out[o + 21] = m; out[o + 22] = 0; out[o + 23] = 0;
-  out[o + 27] = 0; out[o + 28] = m; out[o + 29] = 0;
-  out[o + 33] = 0; out[o + 34] = 0; out[o + 35] = m;
-}
-
-function matVec6(M: Float64Array, mo: number, x: Float64Array, xo: number, out: Float64Array, oo: number): void {
-  for (let r = 0; r < 6; r++) {
-    const row = mo + 6 * r;
-    out[oo + r] = M[row]! * x[xo]! + M[row + 1]! * x[xo + 1]! + M[row + 2]! * x[xo + 2]! + M[row + 3]! * x[xo + 3]! + M[row + 4]! * x[xo + 4]! + M[row + 5]! * x[xo + 5]!;
-  }
-}
-
-/** out = v x m for motion vectors v = [w; v0], m = [mw; mv]: [w x mw; v0 x mw + w x mv]. */
-function crossMotion(V: Float64Array, vo: number, mwx: number, mwy: number, mwz: number, mvx: number, mvy: number, mvz: number, out: Float64Array, oo: number): void {
-  const wx = V[vo]!;
-  const wy = V[vo + 1]!;
-  const wz = V[vo + 2]!;
-  const vx = V[vo + 3]!;
-  const vy = V[vo + 4]!;
-  const vz = V[vo + 5]!;
-  out[oo] = wy * mwz - wz * mwy;
-  out[oo + 1] = wz * mwx - wx * mwz;
-  out[oo + 2] = wx * mwy - wy * mwx;
-  out[oo + 3] = vy * mwz - vz * mwy + wy * mvz - wz * mvy;
-  out[oo + 4] = vz * mwx - vx * mwz + wz * mvx - wx * mvz;
-  out[oo + 5] = vx * mwy - vy * mwx + wx * mvy - wy * mvx;
-}
-
-/** out = v x* f for motion v = [w; v0], force f = [n; f0]: [w x n + v0 x f0; w x f0]. */
-function crossForce(V: Float64Array, vo: number, f: Float64Array, out: Float64Array, oo: number): void {
-  const wx = V[vo]!;
-  const wy = V[vo + 1]!;
-  const wz = V[vo + 2]!;
-  const vx = V[vo + 3]!;
-  const vy = V[vo + 4]!;
-  const vz = V[vo + 5]!;
-  const nx = f[0]!;
-  const ny = f[1]!;
-  const nz = f[2]!;
-  const fx = f[3]!;
-  const fy = f[4]!;
-  const fz = f[5]!;
-  out[oo] = wy * nz - wz * ny + vy * fz - vz * fy;
-  out[oo + 1] = wz * nx - wx * nz + vz * fx - vx * fz;
-  out[oo + 2] = wx * ny - wy * nx + vx * fy - vy * fx;
-  out[oo + 3] = wy * fz - wz * fy;
-  out[oo + 4] = wz * fx - wx * fz;
-  out[oo + 5] = wx * fy - wy * fx;
 }

@@ -1,5 +1,5 @@
 import type { RigidBodyOptions } from './articulated-body.js';
-import type { KinematicTree, TreePoint } from './kinematic-tree.js';
+import { hasQuaternions, type KinematicTree, type TreePoint } from './kinematic-tree.js';
 import { nativeRigidBodyPoints, type NativeRigidBodyPoints } from './native-rigid-body-kernels.js';
 import { PointKinematics } from './point-kinematics.js';
 import { rigidBodyBlock, rigidBodyPointsBlock } from './rigid-body-block.js';
@@ -36,7 +36,7 @@ export class NativePointKinematics implements PointKinematicsFn {
 
 /**
  * The points' forward kinematics: native where the addon has rigidBodyPoints (and MPCD_NO_NATIVE
- * is not 1) and the kernel can take the tree, else the TypeScript PointKinematics, the portable
+ * is not 1) and the kernel can take the tree (no ball or free joints), else the TypeScript PointKinematics, the portable
  * fallback. `kernel` defaults to nativeRigidBodyPoints().
  */
 export function pointKinematics(
@@ -45,7 +45,8 @@ export function pointKinematics(
   options: RigidBodyOptions,
   kernel: NativeRigidBodyPoints | undefined = nativeRigidBodyPoints(),
 ): PointKinematicsFn {
-  if (kernel !== undefined) {
+  // The native kernel knows hinges and slides only (state [q, q_dot], nq = nv).
+  if (kernel !== undefined && !hasQuaternions(tree)) {
     try {
       return new NativePointKinematics(kernel, tree, points, options);
     } catch (err) {

@@ -1,7 +1,7 @@
 import type { ContinuousDynamics, DynamicsModel } from '../dynamics.js';
 import type { IntegratorKind } from '../integrators.js';
 import type { RigidBodyOptions } from './articulated-body.js';
-import { treeAngular, treeStateNames, type KinematicTree } from './kinematic-tree.js';
+import { hasQuaternions, hasSiteActuators, treeAngular, treeStateNames, type KinematicTree } from './kinematic-tree.js';
 import { nativeRigidBodyKernels, type NativeRigidBodyKernels } from './native-rigid-body-kernels.js';
 import { rigidBodyBlock } from './rigid-body-block.js';
 
@@ -24,14 +24,15 @@ const INTEGRATOR_CODES: Record<IntegratorKind, number> = { rk4: 0, semi_implicit
 /**
  * The tree's discrete model stepped by the native addon (the articulated-body algorithm with the
  * samples across SIMD lanes, native/kernels/rigid_body_kernel.c), or undefined where the addon
- * does not load or predates the kernel, or MPCD_NO_NATIVE=1: then the caller discretizes the
+ * does not load or predates the kernel, or MPCD_NO_NATIVE=1, or the tree has ball or free joints
+ * or site actuators, which the kernel does not model (nativeKernelTakes): then the caller discretizes the
  * TypeScript twin (articulatedBodyDerivatives, articulated-body.ts), which it matches to float32
  * rounding (bit for bit nearly always when `exact`).
  * Throws a RangeError on bad substeps (as discretize does) and where the kernel cannot take the
  * tree (rigidBodyBlock). `kernels` defaults to nativeRigidBodyKernels() (which honours MPCD_NO_NATIVE).
  */
 export function nativeRigidBodyModel(inputs: NativeRigidBodyInputs, kernels = nativeRigidBodyKernels()): DynamicsModel | undefined {
-  if (kernels === undefined) return undefined;
+  if (kernels === undefined || !nativeKernelTakes(inputs.tree)) return undefined;
   return new NativeRigidBodyModel(kernels, inputs);
 }
 
@@ -76,7 +77,7 @@ export function nativeRigidBodyDynamics(
   exact = false,
   kernels = nativeRigidBodyKernels(),
 ): ContinuousDynamics | undefined {
-  if (kernels === undefined) return undefined;
+  if (kernels === undefined || !nativeKernelTakes(tree)) return undefined;
   const block = rigidBodyBlock(tree, options);
   return {
     stateNames: treeStateNames(tree),
@@ -85,4 +86,13 @@ export function nativeRigidBodyDynamics(
     nq: tree.nq,
     derivatives: (states, actions, deriv, count) => kernels.rigidBodyDerivatives(block, states, actions, deriv, count, exact),
   };
+}
+
+/**
+ * Whether the native kernel models the tree: hinges and slides driven by joint actuators only.
+ * Ball and free joints (quaternions, nq != nv, multi-dof joints) and site actuators are the
+ * TypeScript model's alone; the kernel would give wrong numbers for them, so callers fall back.
+ */
+export function nativeKernelTakes(tree: KinematicTree): boolean {
+  return !hasQuaternions(tree) && !hasSiteActuators(tree);
 }

@@ -21,12 +21,12 @@ export class PointKinematics {
   }
 
   /**
-   * states [count, 2nq] -> out[k * stride + offset + 6 * j + c] for point j and component c of
+   * states [count, nq + nv] -> out[k * stride + offset + 6 * j + c] for point j and component c of
    * POINT_COMPONENTS.
    */
   compute(states: Float32Array, count: number, out: Float32Array, stride: number, offset: number): void {
     const { kin, node, local } = this;
-    const nx = 2 * kin.nq;
+    const nx = kin.nq + kin.nv;
     const { R, P, V } = kin;
     for (let k = 0; k < count; k++) {
       kin.update(states, k * nx);

@@ -1,5 +1,5 @@
 import type { MjModel } from 'mujoco-js';
-import { JOINT_HINGE, JOINT_NONE, JOINT_SLIDE, type KinematicTree, type TreePoint } from './kinematic-tree.js';
+import { JOINT_BALL, JOINT_FREE, JOINT_HINGE, JOINT_NONE, JOINT_SLIDE, type KinematicTree, type TreePoint } from './kinematic-tree.js';
 import type { Mujoco } from './mujoco-runtime.js';
 import { quatToMatrix } from './rotation.js';
 
@@ -15,6 +15,7 @@ export function readKinematicTree(mj: Mujoco, model: MjModel, source: string): K
   const hinge = mj.mjtJoint.mjJNT_HINGE.value;
   const slide = mj.mjtJoint.mjJNT_SLIDE.value;
   const ball = mj.mjtJoint.mjJNT_BALL.value;
+  const free = mj.mjtJoint.mjJNT_FREE.value;
   const { mjOBJ_BODY, mjOBJ_JOINT, mjOBJ_ACTUATOR, mjOBJ_SITE, mjOBJ_TENDON } = mj.mjtObj;
   const name = (type: { value: number }, id: number, fallback: string): string => mj.mj_id2name(model, type.value, id) || fallback;
   const dsbl = mj.mjtDisableBit;
@@ -48,28 +49,31 @@ export function readKinematicTree(mj: Mujoco, model: MjModel, source: string): K
 
   const unsupported: string[] = [];
   const nodeOfBody = new Int32Array(model.nbody).fill(-1);
-  const dofOfJoint = new Int32Array(model.njnt).fill(-1);
+  const dofOfJoint = new Int32Array(model.njnt).fill(-1); // scalar joints only: what joint actuators drive
   const t = {
-    parent: [] as number[], jointType: [] as number[], dof: [] as number[], pos: [] as number[], quat: [] as number[],
+    parent: [] as number[], jointType: [] as number[], dof: [] as number[], qposAdr: [] as number[], pos: [] as number[], quat: [] as number[],
     axis: [] as number[], anchor: [] as number[], mass: [] as number[], com: [] as number[], inertia: [] as number[],
   };
+  // Per qpos [nq] and per dof [nv], at MuJoCo's own addresses.
   const q = {
-    jointNames: [] as string[], wraps: [] as boolean[], qpos0: [] as number[], damping: [] as number[], armature: [] as number[],
-    stiffness: [] as number[], springRef: [] as number[], frictionloss: [] as number[], actuatorForceRange: [] as number[],
-    jointRange: [] as number[],
+    wraps: new Array<boolean>(model.nq).fill(false), qpos0: Array.from({ length: model.nq }, (_, i) => qpos0[i]!),
+    springRef: Array.from({ length: model.nq }, (_, i) => qposSpring[i]!), jointRange: new Array<number>(2 * model.nq),
+    damping: Array.from({ length: model.nv }, (_, i) => (disabled(dsbl.mjDSBL_DAMPER) ? 0 : dofDamping[i]!)),
+    armature: Array.from({ length: model.nv }, (_, i) => dofArmature[i]!),
+    frictionloss: Array.from({ length: model.nv }, (_, i) => (disabled(dsbl.mjDSBL_FRICTIONLOSS) ? 0 : dofFrictionloss[i]!)),
+    stiffness: new Array<number>(model.nv).fill(0), actuatorForceRange: new Array<number>(2 * model.nv),
   };
-  const unmodelledJoints: string[] = [];
+  for (let i = 0; i < model.nq; i++) q.jointRange.splice(2 * i, 2, -Infinity, Infinity);
+  for (let i = 0; i < model.nv; i++) q.actuatorForceRange.splice(2 * i, 2, -Infinity, Infinity);
+  const joints = { jointNames: [] as string[], jointNode: [] as number[] };
   const limitedJoints: string[] = [];
+  const limitsOff = disabled(dsbl.mjDSBL_LIMIT);
 
   for (let b = 1; b < model.nbody; b++) {
-    const scalarJoints: number[] = [];
-    for (let j = bodyJntAdr[b]!; j < bodyJntAdr[b]! + bodyJntNum[b]!; j++) {
-      const type = jntType[j]!;
-      if (type === hinge || type === slide) scalarJoints.push(j);
-      else unmodelledJoints.push(`${type === ball ? 'ball' : 'free'} joint ${name(mjOBJ_JOINT, j, `#${j}`)}`);
-    }
+    const bodyJoints: number[] = [];
+    for (let j = bodyJntAdr[b]!; j < bodyJntAdr[b]! + bodyJntNum[b]!; j++) bodyJoints.push(j);
     const parentNode = nodeOfBody[bodyParent[b]!]!; // -1 for the world
-    const nodes = Math.max(1, scalarJoints.length);
+    const nodes = Math.max(1, bodyJoints.length);
     for (let k = 0; k < nodes; k++) {
       const first = k === 0;
       const last = k === nodes - 1;
@@ -77,35 +81,42 @@ export function readKinematicTree(mj: Mujoco, model: MjModel, source: string): K
       t.parent.push(first ? parentNode : i - 1);
       t.pos.push(...(first ? [bodyPos[3 * b]!, bodyPos[3 * b + 1]!, bodyPos[3 * b + 2]!] : [0, 0, 0]));
       t.quat.push(...(first ? normalizedQuat(bodyQuat, 4 * b) : [1, 0, 0, 0]));
-      const j = scalarJoints[k];
+      const j = bodyJoints[k];
       if (j === undefined) {
         t.jointType.push(JOINT_NONE);
         t.dof.push(-1);
+        t.qposAdr.push(-1);
         t.axis.push(0, 0, 1);
         t.anchor.push(0, 0, 0);
       } else {
-        const dof = q.jointNames.length;
-        dofOfJoint[j] = dof;
-        const isHinge = jntType[j] === hinge;
+        const type = jntType[j]!;
         const jointName = name(mjOBJ_JOINT, j, `joint${j}`);
         const qa = jntQposAdr[j]!;
         const da = jntDofAdr[j]!;
-        t.jointType.push(isHinge ? JOINT_HINGE : JOINT_SLIDE);
-        t.dof.push(dof);
+        const scalar = type === hinge || type === slide;
+        t.jointType.push(type === hinge ? JOINT_HINGE : type === slide ? JOINT_SLIDE : type === ball ? JOINT_BALL : JOINT_FREE);
+        t.dof.push(da);
+        t.qposAdr.push(qa);
         t.axis.push(jntAxis[3 * j]!, jntAxis[3 * j + 1]!, jntAxis[3 * j + 2]!);
-        t.anchor.push(jntPos[3 * j]!, jntPos[3 * j + 1]!, jntPos[3 * j + 2]!);
-        q.jointNames.push(jointName);
-        q.wraps.push(isHinge && jntLimited[j] === 0);
-        if (jntLimited[j] !== 0 && !disabled(dsbl.mjDSBL_LIMIT)) limitedJoints.push(jointName);
-        const limited = jntLimited[j] !== 0 && !disabled(dsbl.mjDSBL_LIMIT);
-        q.jointRange.push(...(limited ? [jntRange[2 * j]!, jntRange[2 * j + 1]!] : [-Infinity, Infinity]));
-        q.qpos0.push(qpos0[qa]!);
-        q.damping.push(disabled(dsbl.mjDSBL_DAMPER) ? 0 : dofDamping[da]!);
-        q.armature.push(dofArmature[da]!);
-        q.stiffness.push(disabled(dsbl.mjDSBL_SPRING) ? 0 : jntStiffness[j]!);
-        q.springRef.push(qposSpring[qa]!);
-        q.frictionloss.push(disabled(dsbl.mjDSBL_FRICTIONLOSS) ? 0 : dofFrictionloss[da]!);
-        q.actuatorForceRange.push(...(jntActfrcLimited[j] ? [jntActfrcRange[2 * j]!, jntActfrcRange[2 * j + 1]!] : [-Infinity, Infinity]));
+        t.anchor.push(...(type === free ? [0, 0, 0] : [jntPos[3 * j]!, jntPos[3 * j + 1]!, jntPos[3 * j + 2]!]));
+        joints.jointNames.push(jointName);
+        joints.jointNode.push(i);
+        const limited = jntLimited[j] !== 0 && !limitsOff;
+        if (limited) limitedJoints.push(jointName);
+        if (scalar) {
+          dofOfJoint[j] = da;
+          q.wraps[qa] = type === hinge && jntLimited[j] === 0;
+          if (limited) q.jointRange.splice(2 * qa, 2, jntRange[2 * j]!, jntRange[2 * j + 1]!);
+          q.stiffness[da] = disabled(dsbl.mjDSBL_SPRING) ? 0 : jntStiffness[j]!;
+          if (jntActfrcLimited[j]) q.actuatorForceRange.splice(2 * da, 2, jntActfrcRange[2 * j]!, jntActfrcRange[2 * j + 1]!);
+        } else {
+          const kind = type === ball ? 'ball' : 'free';
+          if (jntStiffness[j] !== 0 && !disabled(dsbl.mjDSBL_SPRING)) unsupported.push(`the spring on ${kind} joint ${jointName}`);
+          if (jntActfrcLimited[j]) unsupported.push(`the actuator force range of ${kind} joint ${jointName}`);
+          if (type === free && parentNode >= 0) unsupported.push(`free joint ${jointName} in a body that is not a child of the world`);
+          // MuJoCo takes a ball joint's axes from its body's final frame: only the same as ours where no joint follows it.
+          if (type === ball && !last) unsupported.push(`ball joint ${jointName} followed by further joints in its body`);
+        }
       }
       t.mass.push(last ? bodyMass[b]! : 0);
       t.com.push(...(last ? [bodyIpos[3 * b]!, bodyIpos[3 * b + 1]!, bodyIpos[3 * b + 2]!] : [0, 0, 0]));
@@ -114,10 +125,13 @@ export function readKinematicTree(mj: Mujoco, model: MjModel, source: string): K
     }
     if (bodyGravcomp[b] !== 0) unsupported.push(`gravity compensation on body ${name(mjOBJ_BODY, b, `#${b}`)}`);
   }
-  if (unmodelledJoints.length > 0) unsupported.push(`${unmodelledJoints.join(', ')} (held at qpos0)`);
   if (limitedJoints.length > 0) unsupported.push(`joint limits on ${limitedJoints.join(', ')}`);
 
-  const actuators = readActuators(mj, model, dofOfJoint, disabled(dsbl.mjDSBL_CLAMPCTRL), disabled(dsbl.mjDSBL_ACTUATION), unsupported);
+  const actuators = readActuators(mj, model, dofOfJoint, nodeOfBody, disabled(dsbl.mjDSBL_CLAMPCTRL), disabled(dsbl.mjDSBL_ACTUATION), unsupported);
+
+  if (actuators.actuatorDof.some((d) => d < 0) && q.actuatorForceRange.some((r) => Number.isFinite(r))) {
+    unsupported.push('joint actuator force ranges on the forces of site actuators (they clamp joint actuators only)');
+  }
 
   const points: TreePoint[] = [];
   const sitePos = model.site_pos as Num;
@@ -153,7 +167,9 @@ export function readKinematicTree(mj: Mujoco, model: MjModel, source: string): K
     source,
     nodeCount: t.parent.length,
     ...t,
-    nq: q.jointNames.length,
+    nq: model.nq,
+    nv: model.nv,
+    ...joints,
     ...q,
     ...actuators,
     gravity,
@@ -167,13 +183,25 @@ interface Actuators {
   actuatorNames: string[];
   actuatorDof: number[];
   gear: number[];
+  actuatorSiteNode: number[];
+  actuatorSitePos: number[];
+  actuatorSiteQuat: number[];
+  actuatorWrench: number[];
   gain: number[];
   bias: number[];
   ctrlRange: number[];
   forceRange: number[];
 }
 
-function readActuators(mj: Mujoco, model: MjModel, dofOfJoint: Int32Array, noCtrlClamp: boolean, actuationOff: boolean, unsupported: string[]): Actuators {
+function readActuators(
+  mj: Mujoco,
+  model: MjModel,
+  dofOfJoint: Int32Array,
+  nodeOfBody: Int32Array,
+  noCtrlClamp: boolean,
+  actuationOff: boolean,
+  unsupported: string[],
+): Actuators {
   const trnType = model.actuator_trntype as Num;
   const trnId = model.actuator_trnid as Num;
   const dynType = model.actuator_dyntype as Num;
@@ -186,22 +214,31 @@ function readActuators(mj: Mujoco, model: MjModel, dofOfJoint: Int32Array, noCtr
   const ctrlRange = model.actuator_ctrlrange as Num;
   const forceLimited = model.actuator_forcelimited as Num;
   const forceRange = model.actuator_forcerange as Num;
+  const siteBody = model.site_bodyid as Num;
+  const sitePos = model.site_pos as Num;
+  const siteQuat = model.site_quat as Num;
   const prm = gainPrm.length / Math.max(1, model.nu); // mjNGAIN (10 in MuJoCo 3)
   const bprm = biasPrm.length / Math.max(1, model.nu);
   const jointTrn: readonly number[] = [mj.mjtTrn.mjTRN_JOINT.value, mj.mjtTrn.mjTRN_JOINTINPARENT.value];
+  const siteTrn = mj.mjtTrn.mjTRN_SITE.value;
   const fixedGain = mj.mjtGain.mjGAIN_FIXED.value;
   const affineGain = mj.mjtGain.mjGAIN_AFFINE.value;
   const noBias = mj.mjtBias.mjBIAS_NONE.value;
   const affineBias = mj.mjtBias.mjBIAS_AFFINE.value;
   const noDynamics = mj.mjtDyn.mjDYN_NONE.value;
 
-  const out: Actuators = { nu: 0, actuatorNames: [], actuatorDof: [], gear: [], gain: [], bias: [], ctrlRange: [], forceRange: [] };
+  const out: Actuators = {
+    nu: 0, actuatorNames: [], actuatorDof: [], gear: [], actuatorSiteNode: [], actuatorSitePos: [], actuatorSiteQuat: [], actuatorWrench: [],
+    gain: [], bias: [], ctrlRange: [], forceRange: [],
+  };
   const skipped: string[] = [];
   for (let a = 0; a < model.nu; a++) {
     const name = mj.mj_id2name(model, mj.mjtObj.mjOBJ_ACTUATOR.value, a) || `actuator${a}`;
     const dof = jointTrn.includes(trnType[a]!) ? (dofOfJoint[trnId[2 * a]!] ?? -1) : -1;
+    // A site transmission with a reference site measures a length between two sites: not modelled.
+    const site = trnType[a] === siteTrn && trnId[2 * a + 1] === -1 ? trnId[2 * a]! : -1;
     const why =
-      dof < 0 ? 'not on a hinge or slide joint'
+      dof < 0 && site < 0 ? 'not on a hinge or slide joint, nor on a site without a refsite'
       : dynType[a] !== noDynamics ? 'has activation dynamics'
       : gainType[a] !== fixedGain && gainType[a] !== affineGain ? 'has a muscle or user gain'
       : biasType[a] !== noBias && biasType[a] !== affineBias ? 'has a muscle or user bias'
@@ -215,7 +252,19 @@ function readActuators(mj: Mujoco, model: MjModel, dofOfJoint: Int32Array, noCtr
     const scale = actuationOff ? 0 : 1;
     out.actuatorNames.push(name);
     out.actuatorDof.push(dof);
-    out.gear.push(gearAll[6 * a]!);
+    if (site < 0) {
+      out.gear.push(gearAll[6 * a]!);
+      out.actuatorSiteNode.push(-1);
+      out.actuatorSitePos.push(0, 0, 0);
+      out.actuatorSiteQuat.push(1, 0, 0, 0);
+      out.actuatorWrench.push(0, 0, 0, 0, 0, 0);
+    } else {
+      out.gear.push(0);
+      out.actuatorSiteNode.push(nodeOfBody[siteBody[site]!]!);
+      out.actuatorSitePos.push(sitePos[3 * site]!, sitePos[3 * site + 1]!, sitePos[3 * site + 2]!);
+      out.actuatorSiteQuat.push(...normalizedQuat(siteQuat, 4 * site));
+      for (let e = 0; e < 6; e++) out.actuatorWrench.push(gearAll[6 * a + e]!);
+    }
     out.gain.push(scale * gainPrm[prm * a]!, affine ? scale * gainPrm[prm * a + 1]! : 0, affine ? scale * gainPrm[prm * a + 2]! : 0);
     out.bias.push(...(biased ? [scale * biasPrm[bprm * a]!, scale * biasPrm[bprm * a + 1]!, scale * biasPrm[bprm * a + 2]!] : [0, 0, 0]));
     out.ctrlRange.push(...(ctrlLimited[a] && !noCtrlClamp ? [ctrlRange[2 * a]!, ctrlRange[2 * a + 1]!] : [-Infinity, Infinity]));
@@ -239,8 +288,9 @@ function collidingGeomPairs(model: MjModel): number {
       if ((contype[i]! & conaffinity[j]!) === 0 && (contype[j]! & conaffinity[i]!) === 0) continue;
       const wi = weld[geomBody[i]!]!;
       const wj = weld[geomBody[j]!]!;
-      // MuJoCo never collides geoms of one welded body, nor (by default) a body with its parent.
-      if (wi === wj || weld[parent[wi]!] === wj || weld[parent[wj]!] === wi) continue;
+      // MuJoCo never collides geoms of one welded body, nor (by default) a body with its parent
+      // unless that parent is the world (a free body over a floor does collide with it).
+      if (wi === wj || (wi !== 0 && wj !== 0 && (weld[parent[wi]!] === wj || weld[parent[wj]!] === wi))) continue;
       pairs += 1;
     }
   }

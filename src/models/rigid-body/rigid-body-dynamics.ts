@@ -1,14 +1,24 @@
 import type { ContinuousDynamics } from '../dynamics.js';
 import { articulatedBodyDerivatives, type RigidBodyOptions } from './articulated-body.js';
-import { treeAngular, treeStateNames, type KinematicTree } from './kinematic-tree.js';
+import { treeAngular, treeQuaternions, treeStateNames, type KinematicTree } from './kinematic-tree.js';
 
 /**
- * A kinematic tree as continuous dynamics: state [q (nq), q_dot (nq)] named `<joint>` and
- * `<joint>_dot`, actions named after the actuators, hinges without a range as angles.
+ * A kinematic tree as continuous dynamics: state [qpos (nq), qvel (nv)] named as treeStateNames
+ * says (`<joint>` and `<joint>_dot` for hinges and slides), actions named after the actuators,
+ * hinges without a range as angles, ball and free joints' quaternions for the integrators to keep unit.
  */
 export function rigidBodyDynamics(tree: KinematicTree, options: RigidBodyOptions): ContinuousDynamics {
   const derivatives = articulatedBodyDerivatives(tree, options);
-  return { stateNames: treeStateNames(tree), actionNames: tree.actuatorNames, angular: treeAngular(tree), nq: tree.nq, derivatives };
+  const quaternions = treeQuaternions(tree);
+  return {
+    stateNames: treeStateNames(tree),
+    actionNames: tree.actuatorNames,
+    angular: treeAngular(tree),
+    nq: tree.nq,
+    ...(tree.nv !== tree.nq ? { nv: tree.nv } : {}),
+    ...(quaternions.length > 0 ? { quaternions } : {}),
+    derivatives,
+  };
 }
 
 /** The one start-up line naming what the file holds that the model does not represent; undefined when nothing. */

@@ -1,4 +1,5 @@
-import { JOINT_HINGE, JOINT_NONE, JOINT_SLIDE, type KinematicTree } from './kinematic-tree.js';
+import { JOINT_BALL, JOINT_FREE, JOINT_HINGE, JOINT_SLIDE, type KinematicTree } from './kinematic-tree.js';
+import { quatToMatrixAt } from './quaternion.js';
 import { quatToMatrix } from './rotation.js';
 
 /**
@@ -7,24 +8,32 @@ import { quatToMatrix } from './rotation.js';
  * first pass and the cost's points both need. Scratch is allocated once, here; `update` fills it.
  *
  * Spatial motion vectors are [angular; linear] about the world origin, so the velocity of a world
- * point r on node i is V_lin + V_ang x r.
+ * point r on node i is V_lin + V_ang x r. Motion subspaces are one column per dof, as MuJoCo's
+ * qvel: a ball joint's three are rotations about the child frame's axes through the joint's
+ * anchor; a free joint's are translations along the world axes, then rotations about the body
+ * frame's axes through its origin.
  */
 export class TreeKinematics {
   readonly n: number;
   readonly nq: number;
+  readonly nv: number;
   readonly parent: Int32Array;
   readonly type: Int32Array;
   readonly dofOf: Int32Array;
+  readonly qposOf: Int32Array;
   /** [n, 3, 3] row-major, each node's frame in the world. */
   readonly R: Float64Array;
   /** [n, 3] each node's origin in the world. */
   readonly P: Float64Array;
-  /** [n, 6] each node's joint motion subspace (unset for a node without a joint). */
+  /** [nv, 6] each dof's motion subspace column. */
   readonly S: Float64Array;
   /** [n, 6] each node's spatial velocity. */
   readonly V: Float64Array;
-  /** [n] each node's joint velocity (0 without a joint). */
-  readonly qd: Float64Array;
+  /**
+   * [n, 6] the part of each node's joint velocity S qd whose axes turn with the node (all of it but
+   * a free joint's world-fixed translations): the velocity-product acceleration is V x VJ.
+   */
+  readonly VJ: Float64Array;
 
   private readonly offR: Float64Array; // [n, 3, 3] node frame in parent frame at qpos0
   private readonly offP: Float64Array; // [n, 3]
@@ -38,9 +47,11 @@ export class TreeKinematics {
     const n = tree.nodeCount;
     this.n = n;
     this.nq = tree.nq;
+    this.nv = tree.nv;
     this.parent = Int32Array.from(tree.parent);
     this.type = Int32Array.from(tree.jointType);
     this.dofOf = Int32Array.from(tree.dof);
+    this.qposOf = Int32Array.from(tree.qposAdr);
     this.offR = new Float64Array(9 * n);
     for (let i = 0; i < n; i++) this.offR.set(quatToMatrix(tree.quat.slice(4 * i, 4 * i + 4)), 9 * i);
     this.offP = Float64Array.from(tree.pos);
@@ -49,19 +60,20 @@ export class TreeKinematics {
     this.qpos0 = Float64Array.from(tree.qpos0);
     this.R = new Float64Array(9 * n);
     this.P = new Float64Array(3 * n);
-    this.S = new Float64Array(6 * n);
+    this.S = new Float64Array(6 * tree.nv);
     this.V = new Float64Array(6 * n);
-    this.qd = new Float64Array(n);
+    this.VJ = new Float64Array(6 * n);
   }
 
-  /** Poses, motion subspaces and velocities for the sample whose state [q (nq), q_dot (nq)] starts at states[so]. */
+  /** Poses, motion subspaces and velocities for the sample whose state [qpos (nq), qvel (nv)] starts at states[so]. */
   update(states: ArrayLike<number>, so: number): void {
-    const { n, nq, parent, type, dofOf, R, P, S, V, offR, offP, axis, anchor, qpos0, rot, tmp } = this;
+    const { n, nq, parent, type, dofOf, qposOf, R, P, S, V, VJ, offR, offP, axis, anchor, qpos0, rot, tmp } = this;
     for (let i = 0; i < n; i++) {
       const p = parent[i]!;
       const r9 = 9 * i;
       const p3 = 3 * i;
       const s6 = 6 * i;
+      const jt = type[i]!;
       // Node frame before its joint: parent pose times the fixed offset.
       if (p < 0) {
         for (let e = 0; e < 9; e++) R[r9 + e] = offR[r9 + e]!;
@@ -78,12 +90,13 @@ export class TreeKinematics {
         P[p3 + 1] = P[3 * p + 1]! + R[pr + 3]! * ox + R[pr + 4]! * oy + R[pr + 5]! * oz;
         P[p3 + 2] = P[3 * p + 2]! + R[pr + 6]! * ox + R[pr + 7]! * oy + R[pr + 8]! * oz;
       }
-      const jt = type[i]!;
-      let qd = 0;
-      if (jt !== JOINT_NONE) {
+      for (let e = 0; e < 6; e++) VJ[s6 + e] = 0;
+      if (jt === JOINT_HINGE || jt === JOINT_SLIDE) {
         const d = dofOf[i]!;
-        const delta = states[so + d]! - qpos0[d]!;
-        qd = states[so + nq + d]!;
+        const qa = qposOf[i]!;
+        const s = 6 * d;
+        const delta = states[so + qa]! - qpos0[qa]!;
+        const qd = states[so + nq + d]!;
         const kx = axis[p3]!;
         const ky = axis[p3 + 1]!;
         const kz = axis[p3 + 2]!;
@@ -112,21 +125,80 @@ export class TreeKinematics {
           P[p3 + 1] = ay - (R[r9 + 3]! * lx + R[r9 + 4]! * ly + R[r9 + 5]! * lz);
           P[p3 + 2] = az - (R[r9 + 6]! * lx + R[r9 + 7]! * ly + R[r9 + 8]! * lz);
           // S = [w; anchor x w].
-          S[s6] = wx; S[s6 + 1] = wy; S[s6 + 2] = wz;
-          S[s6 + 3] = ay * wz - az * wy; S[s6 + 4] = az * wx - ax * wz; S[s6 + 5] = ax * wy - ay * wx;
-        } else if (jt === JOINT_SLIDE) {
+          S[s] = wx; S[s + 1] = wy; S[s + 2] = wz;
+          S[s + 3] = ay * wz - az * wy; S[s + 4] = az * wx - ax * wz; S[s + 5] = ax * wy - ay * wx;
+        } else {
           P[p3] = P[p3]! + wx * delta;
           P[p3 + 1] = P[p3 + 1]! + wy * delta;
           P[p3 + 2] = P[p3 + 2]! + wz * delta;
-          S[s6] = 0; S[s6 + 1] = 0; S[s6 + 2] = 0;
-          S[s6 + 3] = wx; S[s6 + 4] = wy; S[s6 + 5] = wz;
+          S[s] = 0; S[s + 1] = 0; S[s + 2] = 0;
+          S[s + 3] = wx; S[s + 4] = wy; S[s + 5] = wz;
         }
+        for (let e = 0; e < 6; e++) VJ[s6 + e] = S[s + e]! * qd;
+      } else if (jt === JOINT_BALL) {
+        const lx = anchor[p3]!;
+        const ly = anchor[p3 + 1]!;
+        const lz = anchor[p3 + 2]!;
+        const ax = P[p3]! + R[r9]! * lx + R[r9 + 1]! * ly + R[r9 + 2]! * lz;
+        const ay = P[p3 + 1]! + R[r9 + 3]! * lx + R[r9 + 4]! * ly + R[r9 + 5]! * lz;
+        const az = P[p3 + 2]! + R[r9 + 6]! * lx + R[r9 + 7]! * ly + R[r9 + 8]! * lz;
+        quatToMatrixAt(states, so + qposOf[i]!, rot, 0);
+        for (let e = 0; e < 9; e++) tmp[e] = R[r9 + e]!;
+        mul33(tmp, 0, rot, 0, R, r9);
+        P[p3] = ax - (R[r9]! * lx + R[r9 + 1]! * ly + R[r9 + 2]! * lz);
+        P[p3 + 1] = ay - (R[r9 + 3]! * lx + R[r9 + 4]! * ly + R[r9 + 5]! * lz);
+        P[p3 + 2] = az - (R[r9 + 6]! * lx + R[r9 + 7]! * ly + R[r9 + 8]! * lz);
+        rotationColumns(R, r9, ax, ay, az, S, 6 * dofOf[i]!, states, so + nq + dofOf[i]!, VJ, s6);
+      } else if (jt === JOINT_FREE) {
+        // The pose is the state itself (a free joint's body hangs from the world).
+        const qa = so + qposOf[i]!;
+        quatToMatrixAt(states, qa + 3, R, r9);
+        P[p3] = states[qa]!;
+        P[p3 + 1] = states[qa + 1]!;
+        P[p3 + 2] = states[qa + 2]!;
+        const s = 6 * dofOf[i]!;
+        for (let e = 0; e < 18; e++) S[s + e] = 0;
+        S[s + 3] = 1; S[s + 10] = 1; S[s + 17] = 1;
+        rotationColumns(R, r9, P[p3]!, P[p3 + 1]!, P[p3 + 2]!, S, s + 18, states, so + nq + dofOf[i]! + 3, VJ, s6);
       }
-      this.qd[i] = qd;
-      // v = v_parent + S qd.
-      for (let e = 0; e < 6; e++) V[s6 + e] = (p < 0 ? 0 : V[6 * p + e]!) + (jt === JOINT_NONE ? 0 : S[s6 + e]! * qd);
+      // v = v_parent + S qd (the free joint's translation adds its linear velocity as it is).
+      for (let e = 0; e < 6; e++) V[s6 + e] = (p < 0 ? 0 : V[6 * p + e]!) + VJ[s6 + e]!;
+      if (jt === JOINT_FREE) {
+        const vo = so + nq + dofOf[i]!;
+        V[s6 + 3]! += states[vo]!;
+        V[s6 + 4]! += states[vo + 1]!;
+        V[s6 + 5]! += states[vo + 2]!;
+      }
     }
   }
+}
+
+/**
+ * Three rotation dofs about the columns of the node frame R (world) through the world point a:
+ * S_k = [r_k; a x r_k] at S[so + 6k..], and their joint velocity sum_k S_k w_k into VJ[vo..] for
+ * the angular velocity w (node frame) at states[wo..wo+3].
+ */
+function rotationColumns(
+  R: Float64Array, r9: number, ax: number, ay: number, az: number, S: Float64Array, so: number,
+  states: ArrayLike<number>, wo: number, VJ: Float64Array, vo: number,
+): void {
+  const w0 = states[wo]!;
+  const w1 = states[wo + 1]!;
+  const w2 = states[wo + 2]!;
+  for (let k = 0; k < 3; k++) {
+    const rx = R[r9 + k]!;
+    const ry = R[r9 + 3 + k]!;
+    const rz = R[r9 + 6 + k]!;
+    const s = so + 6 * k;
+    S[s] = rx; S[s + 1] = ry; S[s + 2] = rz;
+    S[s + 3] = ay * rz - az * ry; S[s + 4] = az * rx - ax * rz; S[s + 5] = ax * ry - ay * rx;
+  }
+  // World angular velocity R w; its linear part about the origin is a x (R w).
+  const ox = R[r9]! * w0 + R[r9 + 1]! * w1 + R[r9 + 2]! * w2;
+  const oy = R[r9 + 3]! * w0 + R[r9 + 4]! * w1 + R[r9 + 5]! * w2;
+  const oz = R[r9 + 6]! * w0 + R[r9 + 7]! * w1 + R[r9 + 8]! * w2;
+  VJ[vo] = ox; VJ[vo + 1] = oy; VJ[vo + 2] = oz;
+  VJ[vo + 3] = ay * oz - az * oy; VJ[vo + 4] = az * ox - ax * oz; VJ[vo + 5] = ax * oy - ay * ox;
 }
 
 /** out[o..] = a[ao..] * b[bo..] (3x3 row-major); out may alias neither input. */
