@@ -73,7 +73,7 @@ describe('ball and free joints: state names and layout', () => {
 
 describe('ball and free joints: points against MuJoCo', () => {
   for (const file of [FREE, BALL, QUAD]) {
-    it(`${file.slice(root.length)}: every site's position (site_xpos) within 1e-5 m and velocity (mj_objectVelocity) within 1e-4 at ${SAMPLES} random states`, async () => {
+    it(`${file.slice(root.length)}: every site's position (site_xpos) within 1e-5 m and velocity (mj_objectVelocity) within 1e-4 at ${SAMPLES} random states`, async (t) => {
       await withModel(file, (mj, model, tree) => {
         const data = new mj.MjData(model);
         const velocity = new mj.DoubleBuffer(6);
@@ -105,6 +105,7 @@ describe('ball and free joints: points against MuJoCo', () => {
               }
             });
           }
+          t.diagnostic(`worst position error ${worstPos.toExponential(2)} m, velocity ${worstVel.toExponential(2)}`);
           assert.ok(worstPos <= 1e-5, `worst position error ${worstPos.toExponential(2)} m`);
           assert.ok(worstVel <= 1e-4, `worst velocity error ${worstVel.toExponential(2)}`);
         } finally {
@@ -118,7 +119,7 @@ describe('ball and free joints: points against MuJoCo', () => {
 
 describe('ball and free joints: integration', () => {
   for (const integrator of ['rk4', 'semi_implicit_euler'] as const) {
-    it(`${integrator}: quaternions stay unit over 1000 steps (10 s) of the quadrotor and the ball pendulum under random actions`, async () => {
+    it(`${integrator}: quaternions stay unit over 1000 steps (10 s) of the quadrotor and the ball pendulum under random actions`, async (t) => {
       for (const file of [QUAD, BALL]) {
         await withModel(file, (_mj, _model, tree) => {
           const count = 32;
@@ -143,6 +144,7 @@ describe('ball and free joints: integration', () => {
             }
           }
           assert.ok(states.every(Number.isFinite), 'the state stays finite');
+          t.diagnostic(`${file.slice(root.length)}: | |q| - 1 | up to ${worst.toExponential(2)}`);
           assert.ok(worst <= 1e-6, `${file.slice(root.length)}: |q| - 1 up to ${worst.toExponential(2)}`);
         });
       }
@@ -202,14 +204,16 @@ describe('ball and free joints: integration', () => {
     });
   }
 
-  it('semi_implicit_euler steps the quadrotor as mj_step does (Euler: velocities, then mj_integratePos), 0.2 s from 20 random states', async () => {
+  it('semi_implicit_euler steps the quadrotor as mj_step does (Euler: velocities, then mj_integratePos), 0.2 s from 20 random states', async (t) => {
     const worst = await stepParity(QUAD, 'semi_implicit_euler', 'mjINT_EULER', 20);
+    t.diagnostic(`worst relative state error ${worst.toExponential(2)}`);
     assert.ok(worst <= 1e-4, `worst relative state error ${worst.toExponential(2)}`);
   });
 
-  it('rk4 steps the free body and the ball pendulum as mj_step with MuJoCo RK4 does, 0.2 s from 20 random states', async () => {
+  it('rk4 steps the free body and the ball pendulum as mj_step with MuJoCo RK4 does, 0.2 s from 20 random states', async (t) => {
     for (const file of [FREE, BALL]) {
       const worst = await stepParity(file, 'rk4', 'mjINT_RK4', 20);
+      t.diagnostic(`${file.slice(root.length)}: worst relative state error ${worst.toExponential(2)}`);
       assert.ok(worst <= 1e-4, `${file.slice(root.length)}: worst relative state error ${worst.toExponential(2)}`);
     }
   });
