@@ -49,7 +49,7 @@ const ODD_COUNT = 777;
 // dist/test/gpu -> repository root
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const files = [
-  ...readdirSync(join(root, 'sim', 'models')).filter((f) => f.endsWith('.xml')).map((f) => join(root, 'sim', 'models', f)),
+  ...readdirSync(join(root, 'sim', 'models')).filter((f) => f.endsWith('.xml') && !f.startsWith('quadrotor')) /* free joints: the WGSL kernel declines them */.map((f) => join(root, 'sim', 'models', f)),
   join(root, 'test', 'models', 'rigid-body', 'branching-tree.xml'),
 ];
 
