@@ -238,10 +238,10 @@ export class MqttPlant implements PlantPort {
     this.goalSubject.complete();
   }
 
-  private publishNow(topic: string, message: object, qos: 0 | 1): boolean {
+  private publishNow(topic: string, message: object, qos: 0 | 1, retain = false): boolean {
     const conn = this.connection;
     if (conn === undefined || !conn.connected) return false;
-    conn.client.publish(topic, Buffer.from(this.codec.encode(message)), { qos, retain: false }, (err) => {
+    conn.client.publish(topic, Buffer.from(this.codec.encode(message)), { qos, retain }, (err) => {
       if (err !== undefined && err !== null) this.log.debug({ topic, err: err.message }, 'mqtt plant: publish failed');
     });
     return true;
@@ -297,12 +297,9 @@ export class MqttPlant implements PlantPort {
     this.goalSubject.next(msg.ok ? { ok: true, goal: msg.value, receivedAt } : { ok: false, reason: msg.reason, error: msg.error, receivedAt });
   }
 
+  /** Retained: a client that subscribes later learns the last answer and the goal in use. */
   reportGoal(report: GoalReport): void {
-    const conn = this.connection;
-    if (conn === undefined || !conn.connected) return;
-    conn.client.publish(this.layout.topics.goalStatus, Buffer.from(this.codec.encode(report)), { qos: 1, retain: true }, (err) => {
-      if (err !== undefined && err !== null) this.log.debug({ err: err.message }, 'mqtt plant: goal status publish failed');
-    });
+    this.publishNow(this.layout.topics.goalStatus, report, 1, true);
   }
 
   reportStatus(status: ControlStatus): void {
