@@ -42,6 +42,7 @@ export class TreeKinematics {
   private readonly qpos0: Float64Array; // [nq]
   private readonly rot = new Float64Array(9);
   private readonly tmp = new Float64Array(9);
+  private readonly world = new Float64Array(3); // a joint's anchor in the world frame
 
   constructor(tree: KinematicTree) {
     const n = tree.nodeCount;
@@ -67,7 +68,7 @@ export class TreeKinematics {
 
   /** Poses, motion subspaces and velocities for the sample whose state [qpos (nq), qvel (nv)] starts at states[so]. */
   update(states: ArrayLike<number>, so: number): void {
-    const { n, nq, parent, type, dofOf, qposOf, R, P, S, V, VJ, offR, offP, axis, anchor, qpos0, rot, tmp } = this;
+    const { n, nq, parent, type, dofOf, qposOf, R, P, S, V, VJ, offR, offP, axis, anchor, qpos0, rot, tmp, world } = this;
     for (let i = 0; i < n; i++) {
       const p = parent[i]!;
       const r9 = 9 * i;
@@ -105,25 +106,17 @@ export class TreeKinematics {
         const wy = R[r9 + 3]! * kx + R[r9 + 4]! * ky + R[r9 + 5]! * kz;
         const wz = R[r9 + 6]! * kx + R[r9 + 7]! * ky + R[r9 + 8]! * kz;
         if (jt === JOINT_HINGE) {
-          const lx = anchor[p3]!;
-          const ly = anchor[p3 + 1]!;
-          const lz = anchor[p3 + 2]!;
-          // World anchor, fixed by the rotation about it.
-          const ax = P[p3]! + R[r9]! * lx + R[r9 + 1]! * ly + R[r9 + 2]! * lz;
-          const ay = P[p3 + 1]! + R[r9 + 3]! * lx + R[r9 + 4]! * ly + R[r9 + 5]! * lz;
-          const az = P[p3 + 2]! + R[r9 + 6]! * lx + R[r9 + 7]! * ly + R[r9 + 8]! * lz;
-          // R = R0 * rot(k, delta) (Rodrigues, local axis), then the origin so the anchor stays.
+          // rot(k, delta), Rodrigues about the local axis.
           const cs = Math.cos(delta);
           const sn = Math.sin(delta);
           const t = 1 - cs;
           rot[0] = cs + t * kx * kx; rot[1] = t * kx * ky - sn * kz; rot[2] = t * kx * kz + sn * ky;
           rot[3] = t * kx * ky + sn * kz; rot[4] = cs + t * ky * ky; rot[5] = t * ky * kz - sn * kx;
           rot[6] = t * kx * kz - sn * ky; rot[7] = t * ky * kz + sn * kx; rot[8] = cs + t * kz * kz;
-          for (let e = 0; e < 9; e++) tmp[e] = R[r9 + e]!;
-          mul33(tmp, 0, rot, 0, R, r9);
-          P[p3] = ax - (R[r9]! * lx + R[r9 + 1]! * ly + R[r9 + 2]! * lz);
-          P[p3 + 1] = ay - (R[r9 + 3]! * lx + R[r9 + 4]! * ly + R[r9 + 5]! * lz);
-          P[p3 + 2] = az - (R[r9 + 6]! * lx + R[r9 + 7]! * ly + R[r9 + 8]! * lz);
+          rotateAboutAnchor(R, P, i, anchor, rot, tmp, world);
+          const ax = world[0]!;
+          const ay = world[1]!;
+          const az = world[2]!;
           // S = [w; anchor x w].
           S[s] = wx; S[s + 1] = wy; S[s + 2] = wz;
           S[s + 3] = ay * wz - az * wy; S[s + 4] = az * wx - ax * wz; S[s + 5] = ax * wy - ay * wx;
@@ -136,19 +129,9 @@ export class TreeKinematics {
         }
         for (let e = 0; e < 6; e++) VJ[s6 + e] = S[s + e]! * qd;
       } else if (jt === JOINT_BALL) {
-        const lx = anchor[p3]!;
-        const ly = anchor[p3 + 1]!;
-        const lz = anchor[p3 + 2]!;
-        const ax = P[p3]! + R[r9]! * lx + R[r9 + 1]! * ly + R[r9 + 2]! * lz;
-        const ay = P[p3 + 1]! + R[r9 + 3]! * lx + R[r9 + 4]! * ly + R[r9 + 5]! * lz;
-        const az = P[p3 + 2]! + R[r9 + 6]! * lx + R[r9 + 7]! * ly + R[r9 + 8]! * lz;
         quatToMatrixAt(states, so + qposOf[i]!, rot, 0);
-        for (let e = 0; e < 9; e++) tmp[e] = R[r9 + e]!;
-        mul33(tmp, 0, rot, 0, R, r9);
-        P[p3] = ax - (R[r9]! * lx + R[r9 + 1]! * ly + R[r9 + 2]! * lz);
-        P[p3 + 1] = ay - (R[r9 + 3]! * lx + R[r9 + 4]! * ly + R[r9 + 5]! * lz);
-        P[p3 + 2] = az - (R[r9 + 6]! * lx + R[r9 + 7]! * ly + R[r9 + 8]! * lz);
-        rotationColumns(R, r9, ax, ay, az, S, 6 * dofOf[i]!, states, so + nq + dofOf[i]!, VJ, s6);
+        rotateAboutAnchor(R, P, i, anchor, rot, tmp, world);
+        rotationColumns(R, r9, world[0]!, world[1]!, world[2]!, S, 6 * dofOf[i]!, states, so + nq + dofOf[i]!, VJ, s6);
       } else if (jt === JOINT_FREE) {
         // The pose is the state itself (a free joint's body hangs from the world).
         const qa = so + qposOf[i]!;
@@ -178,6 +161,27 @@ export class TreeKinematics {
  * S_k = [r_k; a x r_k] at S[so + 6k..], and their joint velocity sum_k S_k w_k into VJ[vo..] for
  * the angular velocity w (node frame) at states[wo..wo+3].
  */
+/**
+ * Turns node i's frame (R [n, 9], P [n, 3]) by `rot` [9], a rotation in its own frame, about its
+ * joint's anchor (anchor [n, 3], local): the anchor stays where it is in the world, which is
+ * written to `world` [3]. `tmp` [9] is scratch. Hinges and ball joints both turn this way.
+ */
+function rotateAboutAnchor(R: Float64Array, P: Float64Array, i: number, anchor: ArrayLike<number>, rot: Float64Array, tmp: Float64Array, world: Float64Array): void {
+  const r9 = 9 * i;
+  const p3 = 3 * i;
+  const lx = anchor[p3]!;
+  const ly = anchor[p3 + 1]!;
+  const lz = anchor[p3 + 2]!;
+  world[0] = P[p3]! + R[r9]! * lx + R[r9 + 1]! * ly + R[r9 + 2]! * lz;
+  world[1] = P[p3 + 1]! + R[r9 + 3]! * lx + R[r9 + 4]! * ly + R[r9 + 5]! * lz;
+  world[2] = P[p3 + 2]! + R[r9 + 6]! * lx + R[r9 + 7]! * ly + R[r9 + 8]! * lz;
+  for (let e = 0; e < 9; e++) tmp[e] = R[r9 + e]!;
+  mul33(tmp, 0, rot, 0, R, r9);
+  P[p3] = world[0] - (R[r9]! * lx + R[r9 + 1]! * ly + R[r9 + 2]! * lz);
+  P[p3 + 1] = world[1] - (R[r9 + 3]! * lx + R[r9 + 4]! * ly + R[r9 + 5]! * lz);
+  P[p3 + 2] = world[2] - (R[r9 + 6]! * lx + R[r9 + 7]! * ly + R[r9 + 8]! * lz);
+}
+
 function rotationColumns(
   R: Float64Array, r9: number, ax: number, ay: number, az: number, S: Float64Array, so: number,
   states: ArrayLike<number>, wo: number, VJ: Float64Array, vo: number,
