@@ -204,16 +204,19 @@ export class SimSession {
   /** Clock steps and robot restarts go into the transition log, so that a replay knows of them. */
   private onLinkEvent(e: PlantEvent): void {
     if (e.kind !== 'clock_step' && e.kind !== 'robot_restart') return;
-    // Transitions of a wire plant are timed from the run's first reading, on the daemon clock the link maps stamps to.
-    const now = performance.now() / 1000;
     const { kind, ...detail } = e;
-    this.log?.appendEvent({ t: now - (this.wireT0 ?? now), kind, detail });
+    this.log?.appendEvent({ t: this.wireLogTime(), kind, detail });
+  }
+
+  /** Now on a wire plant's log time base: transitions are timed from the run's first reading, on the daemon clock the link maps stamps to (0 before it). */
+  private wireLogTime(): number {
+    const now = performance.now() / 1000;
+    return now - (this.wireT0 ?? now);
   }
 
   /** A goal from the wire was taken (between ticks): into the log; a replan drops the warm start. */
   private onGoalTaken(g: TakenGoal): void {
-    const now = performance.now() / 1000;
-    this.log?.appendEvent({ t: now - (this.wireT0 ?? now), kind: 'goal', detail: { sender: g.sender, seq: g.seq, params: g.params, replan: g.replan } });
+    this.log?.appendEvent({ t: this.wireLogTime(), kind: 'goal', detail: { sender: g.sender, seq: g.seq, params: g.params, replan: g.replan } });
     if (g.replan) this.planner.reset();
   }
 
@@ -240,7 +243,7 @@ export class SimSession {
     const t0 = this.inProcess ? episode * c.scenario.episode_seconds : undefined;
     const logGoal = (g: number, atStep: number): void => {
       if (c.scenario.goals === undefined) return;
-      this.log?.appendEvent({ t: t0 === undefined ? performance.now() / 1000 - (this.wireT0 ?? 0) : t0 + atStep * c.control.period, kind: 'goal', detail: { episode, goal: g, params: goals[g] } });
+      this.log?.appendEvent({ t: t0 === undefined ? this.wireLogTime() : t0 + atStep * c.control.period, kind: 'goal', detail: { episode, goal: g, params: goals[g] } });
     };
     logGoal(0, 0);
     const goalHeld = new Uint8Array(this.goals.count).fill(1);
