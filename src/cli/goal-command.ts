@@ -64,21 +64,20 @@ export async function goalCommand(args: GoalArgs): Promise<number> {
   try {
     // Stamped on the wall clock: one invocation after another, the daemon judges them as one sender with one clock.
     const goal: GoalMessage = { sender: args.sender, seq: Date.now(), stamp: performance.timeOrigin / 1000 + performance.now() / 1000, ttl: args.ttl, params, replan: args.replan };
-    const answer = new Promise<GoalReport | undefined>((resolve) => {
-      const timer = setTimeout(() => resolve(undefined), args.wait * 1000);
-      client.on('message', (_topic, payload, packet) => {
-        if (packet.retain) return; // the answer to an earlier goal
-        const decoded = codec.decode(payload);
-        const r = decoded.ok ? (decoded.value as GoalReport) : undefined;
-        if (r !== undefined && r.sender === goal.sender && r.seq === goal.seq) {
-          clearTimeout(timer);
-          resolve(r);
-        }
-      });
+    let settle: (r: GoalReport | undefined) => void = () => {};
+    const answer = new Promise<GoalReport | undefined>((resolve) => (settle = resolve));
+    client.on('message', (_topic, payload, packet) => {
+      if (packet.retain) return; // the answer to an earlier goal
+      const decoded = codec.decode(payload);
+      const r = decoded.ok ? (decoded.value as GoalReport) : undefined;
+      if (r !== undefined && r.sender === goal.sender && r.seq === goal.seq) settle(r);
     });
     await client.subscribeAsync(layout.topics.goalStatus, { qos: 1 });
     await client.publishAsync(layout.topics.goal, Buffer.from(codec.encode(goal)), { qos: 1, retain: false });
+    // --wait counts from the send, not from the connection's set-up.
+    const timer = setTimeout(() => settle(undefined), args.wait * 1000);
     const report = await answer;
+    clearTimeout(timer);
     if (args.json) process.stdout.write(`${JSON.stringify({ goal, report: report ?? null })}\n`);
     else if (report === undefined) process.stdout.write(`sent goal seq ${goal.seq} to ${layout.topics.goal}; no answer within ${args.wait} s (is the daemon running on ${url}?)\n`);
     else process.stdout.write(`goal seq ${goal.seq}: ${report.verdict}${report.reason !== undefined ? ` (${report.reason})` : ''}; the planner now uses ${JSON.stringify(report.params)}\n`);

@@ -25,7 +25,7 @@ test('over MQTT, `mpcd goal` moves the balanced cart-pole to a new point on the 
   const statuses: ControlStatus[] = [];
   watcher.on('message', (_t, payload) => statuses.push(JSON.parse(payload.toString()) as ControlStatus));
   try {
-    const config = testConfig(dir, 'mqtt', 'goals', (set) => set(['scenario', 'episode_seconds'], 16));
+    const config = testConfig(dir, 'mqtt', 'goals', (set) => set(['scenario', 'episode_seconds'], 24));
     const c = (await loadConfig(config)).config;
     assert.ok(c.plant.kind === 'mqtt');
     const { topics } = resolveMqttLayout(c.plant, ['x', 'theta', 'x_dot', 'theta_dot']);
@@ -34,16 +34,18 @@ test('over MQTT, `mpcd goal` moves the balanced cart-pole to a new point on the 
     const log = join(dir, 'goals.mcap');
     const robot = await rig.robot(config, ['--mqtt', broker.url], record);
     const daemon = rig.spawn(['run', config, '--mqtt', broker.url, '--episodes', '1', '--json', '--log', log]);
-    // Up and balanced at the start of the rail's centre: then the goal.
-    await waitFor(() => statuses.some((s) => s.tick >= 400), 60_000, () => `no status past tick 400: ${daemon.stderr.slice(-2000)}`, daemon);
-    const refused = rig.spawn(['goal', config, 'x_goal=5', '--mqtt', broker.url, '--json']);
-    assert.notEqual(await refused.exited, 0, 'a goal out of bounds fails before it is sent');
-    assert.match(refused.stderr, /x_goal = 5 is outside its bounds \[-0.8, 0.8\]/);
-    const sent = rig.spawn(['goal', config, 'x_goal=0.3', '--mqtt', broker.url, '--json']);
+    // 5 s into the 24 s episode, then the goal: a CLI takes seconds to start on a loaded machine,
+    // and the cart must have time to get there and hold before the episode's end.
+    await waitFor(() => statuses.some((s) => s.tick >= 250), 60_000, () => `no status past tick 250: ${daemon.stderr.slice(-2000)}`, daemon);
+    // --wait is an upper bound for a loaded machine, not a timing check.
+    const sent = rig.spawn(['goal', config, 'x_goal=0.3', '--mqtt', broker.url, '--wait', '20', '--json']);
     assert.equal(await sent.exited, 0, `mpcd goal: ${sent.stdout} ${sent.stderr}`);
     const answer = JSON.parse(sent.stdout.trim().split('\n').at(-1)!) as { report: { verdict: string; params: Record<string, number> } };
     assert.equal(answer.report.verdict, 'accepted');
     assert.deepEqual(answer.report.params, { x_goal: 0.3 });
+    const refused = rig.spawn(['goal', config, 'x_goal=5', '--mqtt', broker.url, '--json']);
+    assert.notEqual(await refused.exited, 0, 'a goal out of bounds fails before it is sent');
+    assert.match(refused.stderr, /x_goal = 5 is outside its bounds \[-0.8, 0.8\]/);
     // A goal garbled on the wire: counted, answered, nothing changed.
     await watcher.publishAsync(topics.goal, '{"seq": 1, "params": {"x_goal": -0.7}', { qos: 1 });
     const code = await daemon.exited;
